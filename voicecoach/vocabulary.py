@@ -1,0 +1,121 @@
+"""The command vocabulary: every phrase the user may say, and the intent it means.
+
+This is the one place that lists command phrases. The recognizers build their grammars from it,
+the routine validator rejects spoken text that contains any of them, and the engine's own prompts
+are tested against it, so the coach can never say a phrase that would trigger its own commands.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class Intent(enum.Enum):
+    """What the user wants. Safety intents (PAIN, STOP) pre-empt everything else."""
+
+    PAIN = "pain"
+    STOP = "stop"
+    NEXT = "next"
+    PAUSE = "pause"
+    RESUME = "resume"
+    REPEAT = "repeat"
+    HELP = "help"
+    FINISH = "finish"
+
+    @property
+    def is_safety(self) -> bool:
+        """Pain and stop go through the priority lane and favour recall."""
+        return self in (Intent.PAIN, Intent.STOP)
+
+
+#: Phrase -> intent. Lower-case words separated by single spaces, no punctuation.
+PHRASES: dict[str, Intent] = {
+    "that hurts": Intent.PAIN,
+    "it hurts": Intent.PAIN,
+    "this hurts": Intent.PAIN,
+    "ouch": Intent.PAIN,
+    "that hurts stop": Intent.PAIN,
+    "stop": Intent.STOP,
+    "next": Intent.NEXT,
+    "next one": Intent.NEXT,
+    "skip": Intent.NEXT,
+    "pause": Intent.PAUSE,
+    "wait": Intent.PAUSE,
+    "resume": Intent.RESUME,
+    "continue": Intent.RESUME,
+    "go on": Intent.RESUME,
+    "repeat": Intent.REPEAT,
+    "again": Intent.REPEAT,
+    "help": Intent.HELP,
+    "what can i say": Intent.HELP,
+    "finish": Intent.FINISH,
+    "end session": Intent.FINISH,
+}
+
+#: Words the coach must not say although no command is just that word: a recognizer listening
+#: for "that hurts" could fire on "hurts" alone.
+RESERVED_WORDS: frozenset[str] = frozenset({"hurts"})
+
+# Inflections a recognizer may hear as the command itself ("stopping" -> "stop").
+_INFLECTIONS = r"(?:s|es|d|ed|ing|ping|ped)?"
+
+_WORD = re.compile(r"[a-z']+")
+
+
+def normalize(text: str) -> str:
+    """Lower-case, keep only words, single spaces: ``"That hurts, STOP!" -> "that hurts stop"``."""
+    return " ".join(_WORD.findall(text.lower().replace("’", "'")))
+
+
+def _spoken_pattern() -> re.Pattern[str]:
+    alternatives = []
+    for phrase in sorted(set(PHRASES) | RESERVED_WORDS, key=len, reverse=True):
+        words = phrase.split()
+        if len(words) == 1:
+            alternatives.append(re.escape(words[0]) + _INFLECTIONS)
+        else:
+            alternatives.append(r"\s+".join(re.escape(w) for w in words))
+    return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b")
+
+
+_SPOKEN = _spoken_pattern()
+
+
+def find_command_phrase(text: str) -> str | None:
+    """Return the first command phrase (or inflection of one) inside ``text``, else None."""
+    match = _SPOKEN.search(normalize(text))
+    return match.group(0) if match else None
+
+
+@dataclass(frozen=True)
+class Match:
+    """A phrase matched in a transcript."""
+
+    intent: Intent
+    phrase: str
+
+
+def match_intent(transcript: str) -> Match | None:
+    """Map a whole transcript to an intent, or None when it is not a command.
+
+    The whole utterance must be one phrase ("that hurts stop" is pain, not stop); pain wins over
+    stop when a transcript holds both, because pain also records and drops the exercise.
+    """
+    words = normalize(transcript)
+    if words in PHRASES:
+        return Match(PHRASES[words], words)
+    return None
+
+
+def phrases_for(intent: Intent) -> list[str]:
+    """All phrases that mean ``intent``, in vocabulary order."""
+    return [p for p, i in PHRASES.items() if i is intent]
+
+
+def grammar_words(phrases: Iterable[str] | None = None) -> list[str]:
+    """The distinct words of the given phrases (default: all), sorted, for recognizer grammars."""
+    chosen = PHRASES if phrases is None else phrases
+    return sorted({w for p in chosen for w in p.split()})
