@@ -1,0 +1,1 @@
+"""Routine files: the format, validation with file:line:col errors, and loading."""

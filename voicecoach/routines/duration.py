@@ -17,7 +17,9 @@ def exercise_s(ex: Exercise) -> float:
     """Introduction, setup, every hold with its cues, and the rests."""
     intro = sum(speech_s(t) for t in (ex.name, ex.position, *ex.cautions, *ex.setup))
     holds = ex.reps * ex.side_count
-    per_hold = sum(h.duration_s + speech_s(h.action) + speech_s(h.release) for h in ex.holds_per_rep)
+    per_hold = sum(
+        h.duration_s + speech_s(h.action) + speech_s(h.release) for h in ex.holds_per_rep
+    )
     return intro + holds * (per_hold + ex.rest_s)
 
 

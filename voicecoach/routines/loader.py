@@ -29,6 +29,7 @@ from voicecoach.routines.validate import (
 
 log = logging.getLogger(__name__)
 
+
 def _builtin_dir() -> Path:
     # A wheel carries the library inside the package; a source checkout has it at the top level.
     packaged = Path(__file__).resolve().parent.parent / "library"

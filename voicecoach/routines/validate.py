@@ -246,8 +246,11 @@ def check_exercise(c: Checker, ex_id: str, data: Any, path: Path) -> Exercise | 
         if (count == "breaths") != (hold.breaths is not None):
             c.add((*path, "count"), "count 'breaths' goes with breaths, and only with breaths")
         elif count == "seconds" and (hold.seconds or 0) > MAX_SECONDS_COUNTED:
-            c.add((*path, "count"), f"counting every second is for holds up to "
-                  f"{MAX_SECONDS_COUNTED} s; use 'tens' or 'minutes'")
+            c.add(
+                (*path, "count"),
+                f"counting every second is for holds up to "
+                f"{MAX_SECONDS_COUNTED} s; use 'tens' or 'minutes'",
+            )
 
     progression = data.get("progression")
     reps_bounds = hold_bounds = None
@@ -300,16 +303,21 @@ def _check_dose(c: Checker, ex: Exercise, path: Path, where: Path) -> None:
     """The dose must lie within the progression bounds."""
     if ex.reps_bounds and ex.reps not in ex.reps_bounds:
         b = ex.reps_bounds
-        c.add((*where, "reps"), f"reps {ex.reps} is outside the progression bounds {b.low}-{b.high}"
-              f" of '{ex.id}'")
+        c.add(
+            (*where, "reps"),
+            f"reps {ex.reps} is outside the progression bounds {b.low}-{b.high} of '{ex.id}'",
+        )
     if ex.hold_bounds:
         b = ex.hold_bounds
         unit = "breaths" if ex.hold.breaths is not None else "hold_s"
         for hold in ex.holds_per_rep:
             amount = hold.breaths if hold.breaths is not None else hold.seconds
             if amount not in b:
-                c.add((*where, unit), f"{unit} {amount} is outside the progression bounds "
-                      f"{b.low}-{b.high} of '{ex.id}'")
+                c.add(
+                    (*where, unit),
+                    f"{unit} {amount} is outside the progression bounds "
+                    f"{b.low}-{b.high} of '{ex.id}'",
+                )
                 break
 
 
@@ -346,8 +354,11 @@ def check_routine(
         c.add((), "empty file: a routine needs title, summary, source and [[steps]]")
         return None
     if not ID_RE.match(routine_id):
-        c.add((), f"file name '{routine_id}' is not a valid routine id "
-              "(lowercase letters, digits, - and _, starting with a letter)")
+        c.add(
+            (),
+            f"file name '{routine_id}' is not a valid routine id "
+            "(lowercase letters, digits, - and _, starting with a letter)",
+        )
     sound = c.table(data, ROUTINE_SPEC, ())
     steps = data.get("steps")
     exercises: list[Exercise] = []

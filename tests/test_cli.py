@@ -1,0 +1,134 @@
+"""Every CLI command through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from voicecoach import __version__
+from voicecoach.cli import cli
+from voicecoach.routines.loader import BUILTIN_DIR
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_version():
+    code, out, _ = run("--version")
+    assert code == 0 and __version__ in out
+
+
+def test_help_on_every_command():
+    for command in [[], *[[name] for name in cli.commands]]:
+        code, out, _ = run(*command, "--help")
+        assert code == 0 and "Usage:" in out
+
+
+def test_list_shows_library():
+    code, out, _ = run("list")
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert len(lines) >= 8
+    assert any(line.startswith("pain-eased-by-sitting ") for line in lines)
+    assert all(re.search(r"\d+:\d\d", line) for line in lines)
+
+
+def test_list_json():
+    code, out, _ = run("list", "--json")
+    rows = json.loads(out)
+    assert code == 0 and len(rows) >= 8
+    for row in rows:
+        assert {"id", "title", "tags", "duration_s"} <= set(row)
+        assert isinstance(row["duration_s"], int) and row["duration_s"] > 60
+
+
+def test_show_text_and_json():
+    code, out, _ = run("show", "core-stability")
+    assert code == 0 and "Pelvic tilt" in out and "Source:" in out
+    code, out, _ = run("show", "core-stability", "--json")
+    obj = json.loads(out)
+    assert {"id", "title", "duration_s", "exercises"} <= set(obj)
+    tilt = next(e for e in obj["exercises"] if e["id"] == "pelvic_tilt")
+    assert (tilt["hold_s"], tilt["reps"], tilt["sides"]) == (5, 5, "none")
+    assert all({"id", "name", "hold_s", "reps", "sides"} <= set(e) for e in obj["exercises"])
+
+
+def test_unknown_routine_suggests_close_matches():
+    code, _, err = run("show", "core-stabilty")
+    assert code == 1
+    assert "no routine called 'core-stabilty'" in err
+    assert "core-stability" in err and "voicecoach list" in err
+
+
+def test_usage_error_exits_2():
+    assert run("show")[0] == 2
+    assert run("list", "--bogus")[0] == 2
+    assert run("no-such-command")[0] == 2
+
+
+def test_validate_library_is_clean():
+    code, out, _ = run("validate")
+    assert code == 0 and out == ""
+    assert run("validate", str(BUILTIN_DIR))[0] == 0
+
+
+def test_validate_missing_path_exits_1():
+    code, _, err = run("validate", "/no/such/file.toml")
+    assert code == 1 and "no such file" in err
+
+
+def _copy_routine(tmp_path: Path, name: str = "core-stability") -> tuple[Path, list[str]]:
+    src = (BUILTIN_DIR / f"{name}.toml").read_text().splitlines()
+    return tmp_path / f"my-{name}.toml", src
+
+
+def _line_of(lines: list[str], prefix: str) -> int:
+    return next(i for i, line in enumerate(lines, 1) if line.startswith(prefix))
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    ["syntax", "unknown-key", "negative", "mistyped", "command-word"],
+)
+def test_broken_copies_of_a_library_routine(tmp_path: Path, breakage: str):
+    path, lines = _copy_routine(tmp_path)
+    if breakage == "syntax":
+        n = _line_of(lines, "title")
+        lines[n - 1] = lines[n - 1].replace("=", "", 1)
+    elif breakage == "unknown-key":
+        n = _line_of(lines, "summary")
+        lines[n - 1] = lines[n - 1].replace("summary", "sumary", 1)
+    elif breakage in ("negative", "mistyped"):
+        n = _line_of(lines, "exercise =") + 1
+        lines.insert(n - 1, "reps = -2" if breakage == "negative" else 'reps = "five"')
+    else:
+        n = _line_of(lines, "title")
+        lines[n - 1] = 'title = "Stop and go"'
+    path.write_text("\n".join(lines) + "\n")
+    code, out, _ = run("validate", str(path))
+    assert code == 1
+    assert re.search(rf"^{re.escape(str(path))}:{n}:\d+: ", out, re.M), out
+    assert "Traceback" not in out
+
+
+def test_validate_empty_copy(tmp_path: Path):
+    path = tmp_path / "empty.toml"
+    path.write_text("")
+    code, out, _ = run("validate", str(path))
+    assert code == 1 and out.startswith(f"{path}:1:1: ")
+
+
+def test_broken_user_routine_is_reported_and_others_still_listed(tmp_path: Path):
+    (tmp_path / "mine.toml").write_text('title = "Mine"\n')
+    code, out, err = run("--routines-dir", str(tmp_path), "list")
+    assert code == 0 and "core-stability" in out and "mine" not in out
+    assert "skipped" in err and "mine.toml" in err
+    code, out, _ = run("--routines-dir", str(tmp_path), "validate")
+    assert code == 1 and "mine.toml:1:1: (file): missing required key" in out
