@@ -16,9 +16,14 @@ from typing import Any, NoReturn
 import click
 
 from voicecoach import __version__, paths
-from voicecoach.routines import duration
+from voicecoach.clock import MonotonicClock
+from voicecoach.coach import run_session
+from voicecoach.engine.harness import estimate_duration
+from voicecoach.inbox import Inbox
 from voicecoach.routines.loader import Library, load_library, validate_paths
 from voicecoach.routines.model import Exercise, Routine
+from voicecoach.store import Store, StoreError
+from voicecoach.textmode import TextSpeaker, read_commands
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +140,7 @@ def list_routines(settings: Settings, as_json: bool) -> None:
                 "summary": r.summary,
                 "tags": list(r.tags),
                 "suits": r.suits.value if r.suits else None,
-                "duration_s": duration.routine_s(r),
+                "duration_s": round(estimate_duration(r)),
                 "exercises": len(r.exercises),
                 "source": r.source,
             }
@@ -146,7 +151,7 @@ def list_routines(settings: Settings, as_json: bool) -> None:
     width = max((len(r.id) for r in routines), default=2)
     for r in routines:
         tags = f"  [{', '.join(r.tags)}]" if r.tags else ""
-        click.echo(f"{r.id:<{width}}  {_minutes(duration.routine_s(r)):>6}  {r.title}{tags}")
+        click.echo(f"{r.id:<{width}}  {_minutes(round(estimate_duration(r))):>6}  {r.title}{tags}")
 
 
 @cli.command()
@@ -156,7 +161,7 @@ def list_routines(settings: Settings, as_json: bool) -> None:
 def show(settings: Settings, routine: str, as_json: bool) -> None:
     """Show a routine: each exercise with its dose and cues, and the total duration."""
     r = find_routine(_library(settings), routine)
-    total = duration.routine_s(r)
+    total = round(estimate_duration(r))
     if as_json:
         obj = {
             "id": r.id,
@@ -207,6 +212,140 @@ def validate(settings: Settings, paths_: tuple[Path, ...]) -> None:
         click.echo(f"{len(errors)} error(s) in {files} file(s)", err=True)
         sys.exit(1)
     click.echo("ok", err=True)
+
+
+def _open_store(settings: Settings, recover: bool = False) -> Store:
+    try:
+        return Store.open(settings.data_dir, recover=recover)
+    except (StoreError, OSError) as exc:
+        _fail(f"cannot open the data folder {settings.data_dir}: {exc}")
+
+
+def _audio_output_problem() -> str | None:
+    """Why spoken guidance cannot run here, or None."""
+    try:
+        import sounddevice  # noqa: PLC0415 - PortAudio is only needed for voice mode
+    except OSError as exc:  # the PortAudio library itself is missing
+        return f"No audio output: PortAudio is not available ({exc})."
+    try:
+        sounddevice.query_devices(kind="output")
+    except Exception:  # PortAudioError or ValueError: no default output device
+        return "No audio output device found."
+    return "Spoken guidance is not available in this version."
+
+
+@cli.command()
+@click.argument("routine")
+@click.option(
+    "--text", is_flag=True, help="Guide in text: print each line, read commands typed on stdin."
+)
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(min=0.001, max=1000, min_open=False),
+    default=1.0,
+    show_default=True,
+    help="Scale the session clock: 0.02 runs it 50 times faster, for demos and tests.",
+)
+@click.pass_obj
+def run(settings: Settings, routine: str, text: bool, time_scale: float) -> None:
+    """Guide ROUTINE: spoken when there is a sound card, otherwise in text.
+
+    In text mode each utterance is printed as "[mm:ss] text" and the commands are read from
+    stdin, one per line: next, pause, resume, repeat, help, finish, stop, and "that hurts".
+    Exercises that hurt are dropped and left out of later sessions (see: voicecoach avoid list).
+    """
+    r = find_routine(_library(settings), routine)
+    if not text:
+        problem = _audio_output_problem()
+        if problem:
+            click.echo(f"{problem} Guiding in text mode instead.", err=True)
+    clock = MonotonicClock(time_scale)
+    inbox = Inbox()
+    with _open_store(settings, recover=True) as store:
+        read_commands(sys.stdin, inbox)
+        reason = run_session(
+            r, store=store, speaker=TextSpeaker(clock, sys.stdout), clock=clock, inbox=inbox
+        )
+    if reason == "interrupted":
+        sys.exit(130)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array, oldest session first.")
+@click.pass_obj
+def history(settings: Settings, as_json: bool) -> None:
+    """Show past sessions: when, which routine, how it ended, what was done, pain reports."""
+    with _open_store(settings) as store:
+        sessions = store.history()
+    if as_json:
+        click.echo(json.dumps(sessions, indent=2))
+        return
+    if not sessions:
+        click.echo("No sessions yet.")
+    for s in sessions:
+        tally: dict[str, int] = {}
+        for e in s["exercises"]:
+            tally[e["outcome"]] = tally.get(e["outcome"], 0) + 1
+        counts = ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in tally.items())
+        click.echo(f"{s['started']}  {s['routine']}  {s['end_reason'] or 'running'}  {counts}")
+        for p in s["pain"]:
+            where = ", ".join(
+                f"{k} {p[k]}" for k in ("side", "rep", "second") if p.get(k) is not None
+            )
+            click.echo(f"    pain: {p['exercise']}" + (f" ({where})" if where else ""))
+
+
+@cli.group()
+def avoid() -> None:
+    """The avoid list: exercises left out of every session (added when one hurts)."""
+
+
+@avoid.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_obj
+def avoid_list(settings: Settings, as_json: bool) -> None:
+    """Show the exercises on the avoid list, since when and why."""
+    with _open_store(settings) as store:
+        entries = store.avoided()
+    if as_json:
+        rows = [{"exercise": e.exercise, "since": e.since, "reason": e.reason} for e in entries]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not entries:
+        click.echo("The avoid list is empty.")
+    for e in entries:
+        click.echo(f"{e.exercise}  since {e.since}  ({e.reason})")
+
+
+def _known_exercise(settings: Settings, exercise: str) -> None:
+    known = _library(settings).exercises
+    if exercise not in known:
+        close = difflib.get_close_matches(exercise, list(known), n=3)
+        hint = f"Did you mean: {', '.join(close)}?" if close else None
+        _fail(f"no exercise called '{exercise}'.", hint)
+
+
+@avoid.command("add")
+@click.argument("exercise")
+@click.pass_obj
+def avoid_add(settings: Settings, exercise: str) -> None:
+    """Leave EXERCISE out of every session from now on."""
+    _known_exercise(settings, exercise)
+    with _open_store(settings) as store:
+        added = store.avoid_add(exercise)
+    click.echo(f"{exercise} {'added to' if added else 'was already on'} the avoid list.")
+
+
+@avoid.command("remove")
+@click.argument("exercise")
+@click.pass_obj
+def avoid_remove(settings: Settings, exercise: str) -> None:
+    """Guide EXERCISE again in later sessions."""
+    with _open_store(settings) as store:
+        removed = store.avoid_remove(exercise)
+    if not removed:
+        _fail(f"{exercise} is not on the avoid list.", "See it with: voicecoach avoid list")
+    click.echo(f"{exercise} removed from the avoid list; it will be guided again.")
 
 
 def main() -> None:

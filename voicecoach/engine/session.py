@@ -1,0 +1,485 @@
+"""The session state machine: ``step(state, event, now) -> (state, effects)``.
+
+``now`` is session time in seconds from a clock the shell owns (never the wall clock). The state
+says when it next needs waking (``State.deadline``); the shell sends ``TimeReached`` then.
+
+Safety has a priority lane: on pain or stop the first effects are ``CutSpeech`` and
+``CancelHold``, so nothing queued before them can still be heard, and the pain
+acknowledgement is only spoken after the shell reports the record durable (``PainRecorded``).
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from voicecoach.engine import prompts
+from voicecoach.engine.effects import (
+    CancelHold,
+    Count,
+    CutSpeech,
+    Effect,
+    EndSession,
+    RecordOutcome,
+    RecordPain,
+    Say,
+    StartHold,
+)
+from voicecoach.engine.events import (
+    CommandHeard,
+    Event,
+    Interrupted,
+    MicBack,
+    MicLost,
+    NotUnderstood,
+    PainRecorded,
+    PainRecordFailed,
+    SessionStarted,
+    SpeechFinished,
+    TimeReached,
+)
+from voicecoach.engine.plan import Begin, Cue, Done, HoldStep, Item, Rest, Summary, compile_plan
+from voicecoach.routines.model import Exercise, Routine
+from voicecoach.vocabulary import Intent
+
+#: How long "stop" waits for an answer before ending the session (session seconds).
+STOP_TIMEOUT_S = 60.0
+#: Rest after a pain acknowledgement, before the next exercise.
+PAIN_REST_S = 10.0
+
+
+class Mode(enum.Enum):
+    """Where the session is."""
+
+    READY = "ready"  # created, waiting for SessionStarted
+    RUNNING = "running"  # walking the plan
+    PAUSED = "paused"  # "pause" or a lost microphone: the session clock is held
+    STOPPED = "stopped"  # "stop": silent, held, asking what to do; ends after STOP_TIMEOUT_S
+    RECORDING = "recording"  # pain reported: silent until the record is durable
+    ENDED = "ended"
+
+
+@dataclass
+class State:
+    """Everything the engine knows. Field values are immutable; ``step`` never mutates its input."""
+
+    routine: Routine
+    plan: tuple[Item, ...]
+    cursor: int = 0
+    mode: Mode = Mode.READY
+    awaiting: int | None = None  # the utterance whose end moves the cursor on
+    next_utterance: int = 1
+    hold_start: float | None = None  # start of the running hold (shifted by pauses)
+    hold_next: int = 0  # index of the next mark of the running hold
+    rest_until: float | None = None
+    paused_at: float | None = None
+    stop_deadline: float | None = None
+    mic_ok: bool = True
+    current: int | None = None  # exercise between its Begin and Done
+    last_exercise: int | None = None  # most recent exercise begun
+    last_hold: tuple[str | None, int] | None = None  # (side, rep) of the latest hold begun
+    last_instruction: str | None = None  # for "repeat"
+    outcomes: tuple[tuple[str, str], ...] = ()
+    pending_pain: int | None = None  # exercise whose pain record is being written
+    end_reason: str = "completed"
+
+    @property
+    def deadline(self) -> float | None:
+        """When the engine next needs a ``TimeReached`` (None: only events move it on)."""
+        if self.mode is Mode.STOPPED:
+            return self.stop_deadline
+        if self.mode is not Mode.RUNNING or self.awaiting is not None:
+            return None
+        item = self.plan[self.cursor] if self.cursor < len(self.plan) else None
+        if isinstance(item, HoldStep) and self.hold_start is not None:
+            if self.hold_next < len(item.marks):
+                return self.hold_start + item.marks[self.hold_next].offset
+            return self.hold_start + item.seconds
+        if isinstance(item, Rest) and self.rest_until is not None:
+            return self.rest_until
+        return None
+
+    @property
+    def holding(self) -> bool:
+        """A hold is running (or held by a pause)."""
+        return self.hold_start is not None
+
+    def exercise(self, index: int) -> Exercise:
+        """The exercise at ``index`` of the routine."""
+        return self.routine.exercises[index]
+
+
+def new_session(
+    routine: Routine, avoided: tuple[Exercise, ...] = (), estimated_s: float = 0.0
+) -> State:
+    """A session of ``routine`` with the ``avoided`` exercises already left out of it."""
+    outcomes = tuple((e.id, "avoided") for e in avoided)
+    return State(routine, compile_plan(routine, avoided, estimated_s), outcomes=outcomes)
+
+
+def initial_effects(state: State) -> list[Effect]:
+    """Outcomes known before the session starts (avoided exercises)."""
+    return [RecordOutcome(ex, outcome) for ex, outcome in state.outcomes]
+
+
+def step(state: State, event: Event, now: float) -> tuple[State, list[Effect]]:
+    """React to ``event`` at session time ``now``."""
+    s = copy.copy(state)
+    fx: list[Effect] = []
+    handler = _HANDLERS.get(type(event))
+    if handler is not None and s.mode is not Mode.ENDED:
+        handler(s, event, now, fx)
+    return s, fx
+
+
+# -- event handlers ------------------------------------------------------------------------
+def _on_started(s: State, _e: Event, now: float, fx: list[Effect]) -> None:
+    if s.mode is Mode.READY:
+        s.mode = Mode.RUNNING
+        _advance(s, now, fx)
+
+
+def _on_time(s: State, _e: Event, now: float, fx: list[Effect]) -> None:
+    if s.mode is Mode.STOPPED and s.stop_deadline is not None and now >= s.stop_deadline:
+        _finish(s, now, fx, "stopped", outcome="stopped", notice=prompts.NO_ANSWER)
+    elif s.mode is Mode.RUNNING:
+        _advance(s, now, fx)
+
+
+def _on_speech_finished(s: State, e: Event, now: float, fx: list[Effect]) -> None:
+    assert isinstance(e, SpeechFinished)
+    if s.mode is not Mode.RUNNING or e.utterance != s.awaiting:
+        return
+    s.awaiting = None
+    if isinstance(s.plan[s.cursor], Summary):
+        s.mode = Mode.ENDED
+        fx.append(EndSession(s.end_reason))
+        return
+    s.cursor += 1
+    _advance(s, now, fx)
+
+
+def _on_pain_recorded(s: State, e: Event, now: float, fx: list[Effect]) -> None:
+    if s.mode is not Mode.RECORDING:
+        return
+    index, s.pending_pain = s.pending_pain, None
+    s.mode = Mode.RUNNING
+    if index is None:  # before any exercise: do not start one after a pain report
+        s.end_reason = "stopped"
+        s.cursor = len(s.plan) - 1
+        _splice(s, [Cue(prompts.PAIN_BEFORE_START, "pain")])
+        _advance(s, now, fx)
+        return
+    name = s.exercise(index).name
+    if isinstance(e, PainRecorded):
+        text = prompts.pain_recorded(name)
+    else:
+        text = prompts.pain_not_recorded(name)
+    at_summary = isinstance(s.plan[s.cursor], Summary)
+    _splice(s, [Cue(text, "pain")] + ([] if at_summary else [Rest(PAIN_REST_S)]))
+    _advance(s, now, fx)
+
+
+def _on_mic_lost(s: State, _e: Event, now: float, fx: list[Effect]) -> None:
+    s.mic_ok = False
+    if s.mode is Mode.RUNNING:
+        _hold_still(s, now, fx, Mode.PAUSED)
+        _say(s, fx, prompts.MIC_LOST, "mic")
+
+
+def _on_mic_back(s: State, _e: Event, now: float, fx: list[Effect]) -> None:
+    was_lost, s.mic_ok = not s.mic_ok, True
+    if was_lost and s.mode is Mode.PAUSED:
+        _say(s, fx, prompts.mic_back(), "mic", quotes=True)
+
+
+def _on_not_understood(s: State, _e: Event, now: float, fx: list[Effect]) -> None:
+    if s.mode is not Mode.RECORDING:
+        _say(s, fx, prompts.not_understood(), "reply", quotes=True)
+
+
+def _on_interrupted(s: State, _e: Event, now: float, fx: list[Effect]) -> None:
+    fx.append(CutSpeech())
+    if s.holding:
+        fx.append(CancelHold())
+    if s.current is not None and s.mode is not Mode.RECORDING:
+        _outcome(s, fx, s.current, "stopped")
+    s.mode = Mode.ENDED
+    s.end_reason = "interrupted"
+    fx.append(EndSession("interrupted"))
+
+
+def _on_command(s: State, e: Event, now: float, fx: list[Effect]) -> None:
+    assert isinstance(e, CommandHeard)
+    if s.mode in (Mode.READY, Mode.RECORDING):
+        return  # not started yet / silent until the pain record is durable
+    at_summary = s.mode is Mode.RUNNING and isinstance(s.plan[s.cursor], Summary)
+    if at_summary and e.intent in (Intent.STOP, Intent.PAUSE, Intent.FINISH):
+        # Everything is done already: silence is all that is asked for.
+        fx.append(CutSpeech())
+        s.mode = Mode.ENDED
+        fx.append(EndSession(s.end_reason))
+        return
+    _COMMANDS[e.intent](s, now, fx)
+
+
+# -- commands ------------------------------------------------------------------------------
+def _pain(s: State, now: float, fx: list[Effect]) -> None:
+    """Silence, drop the exercise for good, record it, and only then say so."""
+    index = s.current if s.current is not None else s.last_exercise
+    fx.append(CutSpeech())
+    second = None
+    side, rep = s.last_hold if s.last_hold and index == s.current else (None, None)
+    if s.holding:
+        fx.append(CancelHold())
+        assert s.hold_start is not None
+        held_at = s.paused_at if s.paused_at is not None else now
+        second = round(held_at - s.hold_start, 3)
+    _reset_timing(s)
+    s.mode = Mode.RECORDING
+    s.pending_pain = index
+    if index is None:
+        fx.append(RecordPain(None, None, None, None))
+        return
+    ex_id = s.exercise(index).id
+    s.outcomes = tuple(o for o in s.outcomes if o[0] != ex_id) + ((ex_id, "dropped_pain"),)
+    s.current = None
+    s.cursor = _next_begin(s)
+    fx.append(RecordPain(ex_id, side, rep, second))
+
+
+def _stop(s: State, now: float, fx: list[Effect]) -> None:
+    if s.mode is Mode.STOPPED:
+        fx.append(CutSpeech())  # "stop" again: silence, even of the question
+        return
+    _hold_still(s, now, fx, Mode.STOPPED)
+    s.stop_deadline = now + STOP_TIMEOUT_S
+    _say(s, fx, prompts.stopped(), "reply", quotes=True)
+
+
+def _pause(s: State, now: float, fx: list[Effect]) -> None:
+    if s.mode is Mode.RUNNING:
+        _hold_still(s, now, fx, Mode.PAUSED)
+    elif s.mode is Mode.STOPPED:
+        s.mode, s.stop_deadline = Mode.PAUSED, None  # a pause has no time limit
+    _say(s, fx, prompts.paused(), "reply", quotes=True)
+
+
+def _resume(s: State, now: float, fx: list[Effect]) -> None:
+    if s.mode is Mode.RUNNING:
+        _say(s, fx, prompts.ALREADY_GOING, "reply")
+        return
+    if not s.mic_ok:
+        _say(s, fx, prompts.MIC_STILL_LOST, "mic")
+        return
+    _carry_on(s, now, fx, announce=True)
+
+
+def _next(s: State, now: float, fx: list[Effect]) -> None:
+    if isinstance(s.plan[s.cursor], Summary):
+        _say(s, fx, prompts.LAST_EXERCISE, "reply")
+        return
+    fx.append(CutSpeech())
+    if s.holding:
+        fx.append(CancelHold())
+    _reset_timing(s)
+    s.mode = Mode.RUNNING
+    s.cursor = _next_begin(s)
+    if s.current is not None:
+        name = s.exercise(s.current).name
+        _outcome(s, fx, s.current, "skipped")
+        s.current = None
+        _splice(s, [Cue(prompts.left_out(name), "reply")])
+    _advance(s, now, fx)
+
+
+def _repeat(s: State, now: float, fx: list[Effect]) -> None:
+    if s.mode is Mode.STOPPED:
+        _say(s, fx, prompts.stopped(), "reply", quotes=True)
+    elif s.mode is Mode.PAUSED:
+        _say(s, fx, prompts.paused(), "reply", quotes=True)
+    elif s.awaiting is not None:
+        fx.append(CutSpeech())
+        _emit_cue(s, fx)  # say the current cue again from its start
+    elif s.last_instruction:
+        _say(s, fx, s.last_instruction, "repeat")
+
+
+def _help(s: State, now: float, fx: list[Effect]) -> None:
+    if s.mode is Mode.RUNNING and s.awaiting is not None:
+        fx.append(CutSpeech())
+        _say(s, fx, prompts.help_text(), "reply", quotes=True)
+        _emit_cue(s, fx)
+    else:
+        _say(s, fx, prompts.help_text(), "reply", quotes=True)
+
+
+def _finish_early(s: State, now: float, fx: list[Effect]) -> None:
+    _finish(s, now, fx, "finished_early", outcome="skipped")
+
+
+_COMMANDS: dict[Intent, Callable[[State, float, list[Effect]], None]] = {
+    Intent.PAIN: _pain,
+    Intent.STOP: _stop,
+    Intent.PAUSE: _pause,
+    Intent.RESUME: _resume,
+    Intent.NEXT: _next,
+    Intent.REPEAT: _repeat,
+    Intent.HELP: _help,
+    Intent.FINISH: _finish_early,
+}
+
+_HANDLERS: dict[type[Event], Callable[[State, Event, float, list[Effect]], None]] = {
+    SessionStarted: _on_started,
+    TimeReached: _on_time,
+    SpeechFinished: _on_speech_finished,
+    CommandHeard: _on_command,
+    NotUnderstood: _on_not_understood,
+    PainRecorded: _on_pain_recorded,
+    PainRecordFailed: _on_pain_recorded,
+    MicLost: _on_mic_lost,
+    MicBack: _on_mic_back,
+    Interrupted: _on_interrupted,
+}
+
+
+# -- walking the plan ----------------------------------------------------------------------
+def _advance(s: State, now: float, fx: list[Effect]) -> None:
+    """Carry out plan items until one needs to wait (speech, a deadline) or the session ends."""
+    while s.mode is Mode.RUNNING and s.awaiting is None:
+        item = s.plan[s.cursor]
+        if isinstance(item, Begin):
+            s.current = s.last_exercise = item.exercise
+            s.cursor += 1
+        elif isinstance(item, Done):
+            _outcome(s, fx, item.exercise, "done")
+            s.current = None
+            s.cursor += 1
+        elif isinstance(item, Cue):
+            _emit_cue(s, fx)
+        elif isinstance(item, HoldStep):
+            if not _hold(s, item, now, fx):
+                return
+            s.cursor += 1
+        elif isinstance(item, Rest):
+            if s.rest_until is None:
+                s.rest_until = now + item.seconds
+            if now < s.rest_until:
+                return
+            s.rest_until = None
+            s.cursor += 1
+        else:  # Summary: the session ends when it has been said
+            _emit_cue(s, fx)
+
+
+def _hold(s: State, item: HoldStep, now: float, fx: list[Effect]) -> bool:
+    """Start or continue a hold; True once it has run its full length."""
+    if s.hold_start is None:
+        s.hold_start, s.hold_next = now, 0
+        s.last_hold = (item.side, item.rep)
+        fx.append(StartHold(s.exercise(item.exercise).id, item.side, item.rep, item.seconds))
+    # Marks are due at absolute instants (start + offset): a late wake-up never shifts later ones.
+    while s.hold_next < len(item.marks) and now >= s.hold_start + item.marks[s.hold_next].offset:
+        mark = item.marks[s.hold_next]
+        fx.append(Count(mark.n, mark.text))
+        s.hold_next += 1
+    if s.hold_next < len(item.marks) or now < s.hold_start + item.seconds:
+        return False
+    s.hold_start = None
+    return True
+
+
+def _emit_cue(s: State, fx: list[Effect]) -> None:
+    """Say the cue (or summary) at the cursor; its end moves the plan on."""
+    item = s.plan[s.cursor]
+    if isinstance(item, Summary):
+        counts = {o: sum(1 for _, x in s.outcomes if x == o) for o in ("done", "skipped")}
+        dropped = sum(1 for _, x in s.outcomes if x == "dropped_pain")
+        text = prompts.summary(
+            s.routine.title, counts["done"], counts["skipped"], dropped, s.end_reason
+        )
+        s.awaiting = _say(s, fx, text, "summary")
+        return
+    assert isinstance(item, Cue)
+    s.awaiting = _say(s, fx, item.text, item.kind, quotes=item.quotes_commands)
+    if item.kind in ("setup", "action", "release", "caution", "intro", "welcome"):
+        s.last_instruction = item.text
+
+
+def _finish(
+    s: State, now: float, fx: list[Effect], reason: str, outcome: str, notice: str | None = None
+) -> None:
+    """End early: silence, record the exercise under way, then the summary."""
+    fx.append(CutSpeech())
+    if s.holding:
+        fx.append(CancelHold())
+    if s.current is not None:
+        _outcome(s, fx, s.current, outcome)
+        s.current = None
+    _reset_timing(s)
+    s.end_reason = reason
+    s.mode = Mode.RUNNING
+    s.cursor = len(s.plan) - 1
+    if notice:
+        _splice(s, [Cue(notice, "reply")])
+    _advance(s, now, fx)
+
+
+# -- helpers -------------------------------------------------------------------------------
+def _say(s: State, fx: list[Effect], text: str, kind: str, quotes: bool = False) -> int:
+    utterance = s.next_utterance
+    s.next_utterance += 1
+    fx.append(Say(text, utterance, kind, quotes))
+    return utterance
+
+
+def _outcome(s: State, fx: list[Effect], index: int, outcome: str) -> None:
+    ex_id = s.exercise(index).id
+    s.outcomes = tuple(o for o in s.outcomes if o[0] != ex_id) + ((ex_id, outcome),)
+    fx.append(RecordOutcome(ex_id, outcome))
+
+
+def _hold_still(s: State, now: float, fx: list[Effect], mode: Mode) -> None:
+    """Silence and hold the session clock (pause, stop, lost microphone)."""
+    fx.append(CutSpeech())
+    if s.mode is Mode.RUNNING:
+        s.paused_at = now
+    s.mode = mode
+
+
+def _carry_on(s: State, now: float, fx: list[Effect], announce: bool) -> None:
+    """Leave a pause: shift the held timers by the pause, and say the cut cue again."""
+    if s.paused_at is not None:
+        held = now - s.paused_at
+        if s.hold_start is not None:
+            s.hold_start += held
+        if s.rest_until is not None:
+            s.rest_until += held
+    s.paused_at = s.stop_deadline = None
+    s.mode = Mode.RUNNING
+    if announce:
+        _say(s, fx, prompts.CARRYING_ON, "reply")
+    if s.awaiting is not None:
+        _emit_cue(s, fx)  # it was cut by the pause
+    else:
+        _advance(s, now, fx)
+
+
+def _reset_timing(s: State) -> None:
+    s.hold_start = s.rest_until = s.paused_at = s.stop_deadline = None
+    s.awaiting = None
+
+
+def _next_begin(s: State) -> int:
+    """Cursor of the next exercise's start after the cursor (or of the summary)."""
+    for i in range(s.cursor + 1, len(s.plan)):
+        if isinstance(s.plan[i], Begin | Summary):
+            return i
+    return len(s.plan) - 1
+
+
+def _splice(s: State, items: Sequence[Item]) -> None:
+    """Insert items at the cursor (a reply that belongs to the plan, like a pain notice)."""
+    s.plan = s.plan[: s.cursor] + tuple(items) + s.plan[s.cursor :]

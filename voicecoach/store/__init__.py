@@ -1,0 +1,6 @@
+"""SQLite store: sessions, exercise outcomes, pain reports and the avoid list, durable on return."""
+
+from voicecoach.store.db import AvoidEntry, Store
+from voicecoach.store.schema import END_REASONS, OUTCOMES, SchemaTooNewError, StoreError
+
+__all__ = ["END_REASONS", "OUTCOMES", "AvoidEntry", "SchemaTooNewError", "Store", "StoreError"]

@@ -1,0 +1,388 @@
+"""The durable record: sessions, exercise outcomes, pain reports and the avoid list, in SQLite.
+
+Every write method runs in its own ``BEGIN IMMEDIATE`` ... ``COMMIT`` and returns only after the
+commit, which with ``journal_mode=WAL`` and ``synchronous=FULL`` means after the log is fsynced.
+So when the coach says "I've taken it out", a kill -9 or a power cut cannot undo it (given
+storage that honours fsync; cheap SD cards may not).
+
+Timestamps are ISO-8601 UTC strings taken here (the engine never reads clocks). They are for
+people to read: order comes from row ids, because a Pi without a real-time clock may jump its date.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from voicecoach.store.schema import END_REASONS, OUTCOMES, StoreError, migrate, user_version
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "voicecoach.db"
+LOCK_NAME = "voicecoach.lock"
+BUSY_TIMEOUT_MS = 5000
+
+
+@dataclass(frozen=True)
+class AvoidEntry:
+    """An exercise the coach leaves out of every routine, since when and why."""
+
+    exercise: str
+    since: str
+    reason: str
+
+
+def utc_now() -> datetime:
+    """The current time in UTC (the default clock for timestamps)."""
+    return datetime.now(UTC)
+
+
+class Store:
+    """The voicecoach database. Open with ``Store.open(data_dir)``; safe to share across threads.
+
+    One process runs sessions: it opens with ``recover=True`` (the default), which marks the
+    sessions a crash left open as ``interrupted``. Processes that only read or edit the avoid
+    list (the CLI while the daemon runs) open with ``recover=False``. As a second guard, the
+    recovering store holds an exclusive lock on ``voicecoach.lock`` while it is open, and a
+    store that cannot get that lock leaves open sessions alone: they belong to a live process.
+    """
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        now: Callable[[], datetime] = utc_now,
+        runner_lock: int | None = None,
+    ) -> None:
+        self._conn = conn
+        self._path = path
+        self._now = now
+        self._runner_lock = runner_lock
+        self._mutex = threading.RLock()
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: Path,
+        *,
+        recover: bool = True,
+        now: Callable[[], datetime] = utc_now,
+    ) -> Self:
+        """Open (creating and migrating as needed) ``data_dir/voicecoach.db``.
+
+        Raises ``SchemaTooNewError`` for a database written by a newer voicecoach, and
+        ``StoreError`` for one SQLite cannot use (not a database, locked past the busy timeout).
+        """
+        data_dir = Path(data_dir)
+        _make_dirs(data_dir)
+        path = data_dir / DB_NAME
+        is_new = not path.exists()
+        try:
+            conn = sqlite3.connect(
+                path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot open {path}: {err}") from err
+        lock: int | None = None
+        try:
+            _configure(conn, path)
+            migrate(conn, path)
+            if is_new:
+                _fsync_dir(data_dir)  # so the new file's name survives a power cut too
+            store = cls(conn, path, now)
+            if recover:
+                lock = _try_lock(data_dir / LOCK_NAME)
+                store._runner_lock = lock
+                if lock is None:
+                    log.info("%s: another process is running sessions; not recovering", path)
+                else:
+                    store._recover()
+        except BaseException as err:
+            conn.close()
+            if lock is not None:
+                os.close(lock)
+            if isinstance(err, sqlite3.DatabaseError):
+                raise StoreError(f"cannot open {path}: {err}") from err
+            raise
+        log.debug("%s: open, schema version %d", path, user_version(conn))
+        return store
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._path
+
+    def close(self) -> None:
+        """Close the database (and release the runner lock); closing twice is harmless."""
+        with self._mutex:
+            self._conn.close()
+            if self._runner_lock is not None:
+                os.close(self._runner_lock)
+                self._runner_lock = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def start_session(self, routine: str) -> int:
+        """Record that a routine has started; the new session's id."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO sessions (routine, started) VALUES (?, ?)", (routine, self._stamp())
+            )
+            session_id = cursor.lastrowid
+        assert session_id is not None  # an INSERT into a rowid table always sets it
+        log.info("session %d started: %s", session_id, routine)
+        return session_id
+
+    def record_outcome(self, session_id: int, exercise: str, outcome: str) -> None:
+        """Record how an exercise ended; recording it again in the same session replaces it."""
+        _check_choice("outcome", outcome, OUTCOMES)
+        with self._write() as conn:
+            _require_session(conn, session_id)
+            _set_outcome(conn, session_id, exercise, outcome, self._stamp())
+
+    def record_pain(
+        self,
+        session_id: int,
+        exercise: str | None,
+        side: str | None,
+        rep: int | None,
+        second: float | None,
+    ) -> None:
+        """Record a pain report and, for a known exercise, drop it now and avoid it from now on.
+
+        All in one transaction, durable on return: only then may the coach say it is taken out.
+        An exercise already on the avoid list keeps its entry (with the earlier ``since``).
+        """
+        if rep is not None and (not isinstance(rep, int) or isinstance(rep, bool)):
+            raise ValueError(f"rep must be an int or None, not {rep!r}")
+        if second is not None and (not isinstance(second, int | float) or isinstance(second, bool)):
+            raise ValueError(f"second must be a number or None, not {second!r}")
+        at = self._stamp()
+        with self._write() as conn:
+            _require_session(conn, session_id)
+            conn.execute(
+                "INSERT INTO pain_events (session_id, exercise, side, rep, second, at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, exercise, side, rep, None if second is None else float(second), at),
+            )
+            if exercise is not None:
+                _set_outcome(conn, session_id, exercise, "dropped_pain", at)
+                conn.execute(
+                    "INSERT INTO avoid (exercise, since, reason, session_id)"
+                    " VALUES (?, ?, 'pain', ?)"
+                    " ON CONFLICT (exercise) DO UPDATE SET since = min(since, excluded.since)",
+                    (exercise, at, session_id),
+                )
+        log.info(
+            "session %d: pain recorded (exercise=%s side=%s rep=%s)",
+            session_id,
+            exercise,
+            side,
+            rep,
+        )
+
+    def end_session(self, session_id: int, reason: str) -> None:
+        """Record how a session ended. A session that has already ended keeps its first ending."""
+        _check_choice("end reason", reason, END_REASONS)
+        with self._write() as conn:
+            _require_session(conn, session_id)
+            cursor = conn.execute(
+                "UPDATE sessions SET ended = ?, end_reason = ? WHERE id = ? AND ended IS NULL",
+                (self._stamp(), reason, session_id),
+            )
+        if cursor.rowcount == 0:
+            log.warning("session %d had already ended; keeping its first end reason", session_id)
+        else:
+            log.info("session %d ended: %s", session_id, reason)
+
+    # -- avoid list -------------------------------------------------------------------------
+
+    def avoided(self) -> list[AvoidEntry]:
+        """The avoid list, oldest entry first."""
+        with self._mutex:
+            rows = self._conn.execute(
+                "SELECT exercise, since, reason FROM avoid ORDER BY since, exercise"
+            ).fetchall()
+        return [AvoidEntry(*row) for row in rows]
+
+    def avoid_add(self, exercise: str, reason: str = "added by hand") -> bool:
+        """Put an exercise on the avoid list; False if it was already there (entry unchanged)."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO avoid (exercise, since, reason) VALUES (?, ?, ?)"
+                " ON CONFLICT (exercise) DO NOTHING",
+                (exercise, self._stamp(), reason),
+            )
+        return cursor.rowcount == 1
+
+    def avoid_remove(self, exercise: str) -> bool:
+        """Take an exercise off the avoid list; False if it was not there."""
+        with self._write() as conn:
+            cursor = conn.execute("DELETE FROM avoid WHERE exercise = ?", (exercise,))
+        return cursor.rowcount == 1
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def history(self) -> list[dict[str, Any]]:
+        """Every session, oldest first, with its outcomes and pain reports; JSON-ready."""
+        with self._snapshot() as conn:
+            sessions = conn.execute(
+                "SELECT id, routine, started, ended, end_reason FROM sessions ORDER BY id"
+            ).fetchall()
+            outcomes = conn.execute(
+                "SELECT session_id, exercise, outcome FROM outcomes ORDER BY id"
+            ).fetchall()
+            pains = conn.execute(
+                "SELECT session_id, exercise, side, rep, second FROM pain_events ORDER BY id"
+            ).fetchall()
+        by_id: dict[int, dict[str, Any]] = {}
+        for sid, routine, started, ended, end_reason in sessions:
+            by_id[sid] = {
+                "id": sid,
+                "routine": routine,
+                "started": started,
+                "ended": ended,
+                "end_reason": end_reason,
+                "exercises": [],
+                "pain": [],
+            }
+        for sid, exercise, outcome in outcomes:
+            by_id[sid]["exercises"].append({"exercise": exercise, "outcome": outcome})
+        for sid, exercise, side, rep, second in pains:
+            by_id[sid]["pain"].append(
+                {"exercise": exercise, "side": side, "rep": rep, "second": second}
+            )
+        return list(by_id.values())
+
+    def pragmas(self) -> dict[str, int | str]:
+        """The settings this connection really runs with, for diagnostics and tests."""
+        names = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "user_version")
+        with self._mutex:
+            return {name: self._conn.execute(f"PRAGMA {name}").fetchone()[0] for name in names}
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _recover(self) -> None:
+        with self._write() as conn:
+            dangling = conn.execute("SELECT count(*) FROM sessions WHERE ended IS NULL")
+            count = int(dangling.fetchone()[0])
+            if count:
+                conn.execute(
+                    "UPDATE sessions SET ended = ?, end_reason = 'interrupted' WHERE ended IS NULL",
+                    (self._stamp(),),
+                )
+        if count:
+            log.warning("%s: marked %d unfinished session(s) interrupted", self._path, count)
+
+    def _stamp(self) -> str:
+        moment = self._now()
+        if moment.tzinfo is None:
+            raise ValueError("the store's clock must return timezone-aware datetimes")
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        # IMMEDIATE takes the write lock up front, so a busy database waits here (busy_timeout)
+        # instead of failing half-way; the COMMIT is the durability point.
+        with self._mutex:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        # Several SELECTs in one read transaction see one consistent state.
+        with self._mutex:
+            conn = self._conn
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+
+
+def _configure(conn: sqlite3.Connection, path: Path) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = FULL")
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        # Some filesystems (network mounts) cannot do WAL; FULL sync keeps commits durable.
+        log.warning("%s: journal_mode is %s, not wal", path, mode)
+
+
+def _make_dirs(data_dir: Path) -> None:
+    # Like mkdir -p, but each new folder's name is fsynced into its parent, so a power cut
+    # cannot take the whole folder (and the first records in it) away.
+    missing = [folder for folder in (data_dir, *data_dir.parents) if not folder.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        _fsync_dir(folder.parent)
+
+
+def _try_lock(path: Path) -> int | None:
+    # flock is released by the kernel when the holder dies, even by kill -9.
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _check_choice(what: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}; expected one of {', '.join(allowed)}")
+
+
+def _require_session(conn: sqlite3.Connection, session_id: int) -> None:
+    if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+        raise ValueError(f"no session with id {session_id!r}")
+
+
+def _set_outcome(
+    conn: sqlite3.Connection, session_id: int, exercise: str, outcome: str, at: str
+) -> None:
+    conn.execute(
+        "INSERT INTO outcomes (session_id, exercise, outcome, at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (session_id, exercise) DO UPDATE"
+        " SET outcome = excluded.outcome, at = excluded.at",
+        (session_id, exercise, outcome, at),
+    )

@@ -1,0 +1,88 @@
+"""Text mode: the coach prints what it would say, and reads commands typed on stdin."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TextIO
+
+from voicecoach.clock import Clock
+from voicecoach.engine.events import CommandHeard, NotUnderstood
+from voicecoach.engine.harness import speech_s
+from voicecoach.inbox import Inbox
+from voicecoach.vocabulary import match_intent, normalize
+
+log = logging.getLogger(__name__)
+
+
+def stamp(seconds: float) -> str:
+    """``[mm:ss]`` of session time."""
+    whole = int(seconds)
+    return f"[{whole // 60:02d}:{whole % 60:02d}]"
+
+
+class TextSpeaker:
+    """Prints each utterance on its own line, prefixed with the session clock.
+
+    An utterance "lasts" as long as it would take to say, so a text session keeps the pace
+    (and the ``[mm:ss]`` stamps) of a spoken one.
+    """
+
+    def __init__(self, clock: Clock, out: TextIO, speech: Callable[[str], float] = speech_s):
+        self._clock = clock
+        self._out = out
+        self._speech = speech
+        self._free_at = 0.0
+        self._timers: list[threading.Timer] = []
+        self._lock = threading.Lock()
+
+    def say(self, text: str, utterance: int, done: Callable[[int], None]) -> None:
+        """Print now; report the utterance finished once its speaking time has passed."""
+        self._print(text)
+        with self._lock:
+            now = self._clock.now()
+            self._free_at = max(now, self._free_at) + self._speech(text)
+            timer = threading.Timer(self._clock.to_real(self._free_at - now), done, (utterance,))
+            timer.daemon = True
+            self._timers = [t for t in self._timers if t.is_alive()] + [timer]
+            timer.start()
+
+    def count(self, text: str) -> None:
+        """Print a count word."""
+        self._print(text)
+
+    def cut(self) -> None:
+        """Drop what is still "playing": its end is never reported."""
+        with self._lock:
+            for timer in self._timers:
+                timer.cancel()
+            self._timers = []
+            self._free_at = self._clock.now()
+
+    def close(self) -> None:
+        """Stop pending timers."""
+        self.cut()
+
+    def _print(self, text: str) -> None:
+        self._out.write(f"{stamp(self._clock.now())} {text}\n")
+        self._out.flush()
+
+
+def read_commands(stream: TextIO, inbox: Inbox) -> threading.Thread:
+    """Read typed lines in the background, so a line typed during a count acts at once.
+
+    End of input only means no more commands: the session carries on.
+    """
+
+    def reader() -> None:
+        for line in stream:
+            if not normalize(line):
+                continue
+            match = match_intent(line)
+            log.info("typed %r -> %s", line.strip(), match.intent.value if match else "?")
+            inbox.put(CommandHeard(match.intent, match.phrase) if match else NotUnderstood(line))
+
+    thread = threading.Thread(target=reader, name="stdin-commands", daemon=True)
+    thread.start()
+    return thread
