@@ -9,31 +9,40 @@ import difflib
 import json
 import logging
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
-from voicecoach import __version__, paths
+from voicecoach import __version__, config, paths
+from voicecoach.audio import SAMPLE_RATE
+from voicecoach.audio.output import AudioDeviceError, FileOutput, LiveOutput
+from voicecoach.audio.playout import Playout
 from voicecoach.clock import MonotonicClock
-from voicecoach.coach import run_session
+from voicecoach.coach import Speaker, run_session
 from voicecoach.engine.harness import estimate_duration
 from voicecoach.inbox import Inbox
 from voicecoach.routines.loader import Library, load_library, validate_paths
 from voicecoach.routines.model import Exercise, Routine
+from voicecoach.speech.tts import EspeakSynth, SynthesisError, VoiceSettings, list_voices
+from voicecoach.speech.voice import VoiceSpeaker
 from voicecoach.store import Store, StoreError
 from voicecoach.textmode import TextSpeaker, read_commands
+from voicecoach.timeline import LiveTimeline, RenderTimeline, Reporter, Timeline
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Settings shared by every command, built once from options and the environment."""
+    """Settings shared by every command, built once from options, environment and config file."""
 
     routines_dir: Path  # the user's routine files
     data_dir: Path  # history, avoid list
+    config: config.FileConfig  # voice and devices from config.toml (options override them)
 
 
 def _fail(message: str, hint: str | None = None) -> NoReturn:
@@ -59,9 +68,22 @@ def _fail(message: str, hint: str | None = None) -> NoReturn:
     help="Where history and the avoid list are kept [env: VOICECOACH_DATA_DIR; "
     "default: ~/.local/share/voicecoach].",
 )
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Config file [default: ~/.config/voicecoach/config.toml].",
+)
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.pass_context
-def cli(ctx: click.Context, routines_dir: Path | None, data_dir: Path | None, verbose: int) -> None:
+def cli(
+    ctx: click.Context,
+    routines_dir: Path | None,
+    data_dir: Path | None,
+    config_path: Path | None,
+    verbose: int,
+) -> None:
     """voicecoach: a voice-guided back-care exercise coach that works offline.
 
     It reads a routine aloud, counts your holds, and listens for "stop" and "that hurts".
@@ -70,9 +92,14 @@ def cli(ctx: click.Context, routines_dir: Path | None, data_dir: Path | None, ve
     """
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        file_config = config.load(config_path or paths.config_dir() / "config.toml")
+    except config.ConfigError as exc:
+        _fail(str(exc))
     ctx.obj = Settings(
         routines_dir=routines_dir or paths.user_routines_dir(),
         data_dir=data_dir or paths.data_dir(),
+        config=file_config,
     )
 
 
@@ -221,17 +248,57 @@ def _open_store(settings: Settings, recover: bool = False) -> Store:
         _fail(f"cannot open the data folder {settings.data_dir}: {exc}")
 
 
-def _audio_output_problem() -> str | None:
-    """Why spoken guidance cannot run here, or None."""
+def _device(value: str | None) -> int | str | None:
+    """A device option: an index, a name fragment, or None for the default."""
+    if value is None or value == "":
+        return None
+    return int(value) if value.isdigit() else value
+
+
+def _audio_output_problem(device: int | str | None) -> str | None:
+    """Why spoken guidance cannot play here, or None."""
     try:
-        import sounddevice  # noqa: PLC0415 - PortAudio is only needed for voice mode
+        import sounddevice  # noqa: PLC0415 - PortAudio is only needed for voice
     except OSError as exc:  # the PortAudio library itself is missing
         return f"No audio output: PortAudio is not available ({exc})."
     try:
-        sounddevice.query_devices(kind="output")
-    except Exception:  # PortAudioError or ValueError: no default output device
-        return "No audio output device found."
-    return "Spoken guidance is not available in this version."
+        sounddevice.query_devices(device, kind="output")
+    except Exception:  # PortAudioError or ValueError: no such (default) output device
+        return (
+            "No audio output device found." if device is None else f"No output device {device!r}."
+        )
+    return None
+
+
+def voice_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--voice, --rate, --volume, --output-device: shared by run and say."""
+    options = [
+        click.option(
+            "--voice", help="espeak-ng voice (see: voicecoach voices) [config: voice.name]."
+        ),
+        click.option("--rate", type=click.IntRange(80, 450), help="Words per minute [config]."),
+        click.option("--volume", type=click.IntRange(0, 200), help="Volume, 0-200 [config]."),
+        click.option(
+            "--output-device", help="Speaker: index or name fragment (see: voicecoach devices)."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _voice(
+    settings: Settings, voice: str | None, rate: int | None, volume: int | None
+) -> VoiceSettings:
+    v = settings.config.voice
+    return VoiceSettings(voice or v.voice, rate or v.rate, v.volume if volume is None else volume)
+
+
+def _synth(settings: VoiceSettings) -> EspeakSynth:
+    try:
+        return EspeakSynth(settings)
+    except SynthesisError as exc:
+        _fail(str(exc))
 
 
 @cli.command()
@@ -241,33 +308,155 @@ def _audio_output_problem() -> str | None:
 )
 @click.option(
     "--time-scale",
-    type=click.FloatRange(min=0.001, max=1000, min_open=False),
+    type=click.FloatRange(min=0.001, max=1000),
     default=1.0,
     show_default=True,
-    help="Scale the session clock: 0.02 runs it 50 times faster, for demos and tests.",
+    help="Scale the session clock in text mode: 0.02 runs it 50 times faster (demos, tests).",
 )
+@click.option(
+    "--audio-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Render the spoken session into this WAV file instead of a speaker, as fast as the "
+    "machine allows, without listening.",
+)
+@voice_options
 @click.pass_obj
-def run(settings: Settings, routine: str, text: bool, time_scale: float) -> None:
+def run(
+    settings: Settings,
+    routine: str,
+    text: bool,
+    time_scale: float,
+    audio_out: Path | None,
+    voice: str | None,
+    rate: int | None,
+    volume: int | None,
+    output_device: str | None,
+) -> None:
     """Guide ROUTINE: spoken when there is a sound card, otherwise in text.
 
-    In text mode each utterance is printed as "[mm:ss] text" and the commands are read from
-    stdin, one per line: next, pause, resume, repeat, help, finish, stop, and "that hurts".
-    Exercises that hurt are dropped and left out of later sessions (see: voicecoach avoid list).
+    Commands are heard from the microphone or typed on stdin, one per line: next, pause,
+    resume, repeat, help, finish, stop, and "that hurts". Exercises that hurt are dropped and
+    left out of later sessions (see: voicecoach avoid list). In text mode each line the coach
+    says is printed as "[mm:ss] text".
     """
     r = find_routine(_library(settings), routine)
-    if not text:
-        problem = _audio_output_problem()
-        if problem:
+    device = _device(output_device) or settings.config.audio.output_device
+    mode = "file" if audio_out else "text" if text else "live"
+    playout = Playout()
+    live: LiveOutput | None = None
+    if mode == "live":
+        problem = _audio_output_problem(device)
+        if problem is None:
+            try:
+                live = LiveOutput(playout, device)
+                if not live.wait_flowing():
+                    live.close()
+                    problem = "The audio output opened but plays nothing."
+            except AudioDeviceError as exc:
+                problem = f"{exc}."
+        if problem is not None:
             click.echo(f"{problem} Guiding in text mode instead.", err=True)
-    clock = MonotonicClock(time_scale)
+            mode = "text"
+        elif time_scale != 1.0:
+            assert live is not None
+            live.close()
+            raise click.UsageError("--time-scale works only in text mode (--text).")
     inbox = Inbox()
-    with _open_store(settings, recover=True) as store:
+    speaker: Speaker
+    timeline: Timeline
+    closers: list[Callable[[], None]] = []
+    if mode == "text":
+        clock = MonotonicClock(time_scale)
+        timeline = LiveTimeline(clock, inbox)
+        speaker = TextSpeaker(clock, sys.stdout)
         read_commands(sys.stdin, inbox)
-        reason = run_session(
-            r, store=store, speaker=TextSpeaker(clock, sys.stdout), clock=clock, inbox=inbox
-        )
-    if reason == "interrupted":
+    else:
+        voice_speaker = VoiceSpeaker(_synth(_voice(settings, voice, rate, volume)), playout)
+        speaker = voice_speaker
+        if mode == "file":
+            assert audio_out is not None
+            output = FileOutput(playout, audio_out)
+            closers.append(output.close)
+            timeline = RenderTimeline(output, voice_speaker, inbox)
+        else:
+            assert live is not None
+            reporter = Reporter(voice_speaker)
+            closers += [reporter.close, live.close]
+            timeline = LiveTimeline(MonotonicClock(), inbox)
+            read_commands(sys.stdin, inbox)  # the keyboard works beside the voice
+    try:
+        with _open_store(settings, recover=True) as store:
+            reason = run_session(r, store=store, speaker=speaker, timeline=timeline, inbox=inbox)
+    finally:
+        for close in closers:
+            close()
+    if mode == "file":
+        click.echo(f"Rendered {r.id} into {audio_out} ({reason}).", err=True)
+    if reason == "interrupted" and mode != "file":
         sys.exit(130)
+
+
+@cli.command()
+@click.argument("text")
+@click.option(
+    "--audio-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the speech to this WAV file instead of playing it.",
+)
+@voice_options
+@click.pass_obj
+def say(
+    settings: Settings,
+    text: str,
+    audio_out: Path | None,
+    voice: str | None,
+    rate: int | None,
+    volume: int | None,
+    output_device: str | None,
+) -> None:
+    """Speak TEXT, to check the voice and the volume."""
+    pcm = _synth(_voice(settings, voice, rate, volume)).render(text)
+    playout = Playout()
+    playout.play(pcm, utterance=1)
+    if audio_out:
+        output = FileOutput(playout, audio_out)
+        output.advance_to(len(pcm))
+        output.close()
+        click.echo(f"Wrote {len(pcm) / SAMPLE_RATE:.2f} s to {audio_out}.", err=True)
+        return
+    device = _device(output_device) or settings.config.audio.output_device
+    problem = _audio_output_problem(device)
+    if problem:
+        _fail(problem, "Write it to a file instead: voicecoach say TEXT --audio-out say.wav")
+    try:
+        live = LiveOutput(playout, device)
+    except AudioDeviceError as exc:
+        _fail(str(exc))
+    live.wait_flowing()
+    while playout.busy or not playout.finished:
+        time.sleep(0.02)
+    time.sleep(live.latency_s())  # let the device play out its buffer
+    live.close()
+
+
+@cli.command()
+def devices() -> None:
+    """List audio inputs and outputs; > marks the default input, < the default output."""
+    try:
+        import sounddevice as sd  # noqa: PLC0415
+    except OSError as exc:
+        _fail(f"PortAudio is not available: {exc}")
+    click.echo(str(sd.query_devices()))
+
+
+@cli.command()
+def voices() -> None:
+    """List the espeak-ng voices (use one with --voice or voice.name in the config file)."""
+    try:
+        for name, language, file in list_voices():
+            click.echo(f"{language:<16} {file:<16} {name}")
+    except SynthesisError as exc:
+        _fail(str(exc))
 
 
 @cli.command()

@@ -11,7 +11,6 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from voicecoach.clock import Clock
 from voicecoach.engine.effects import (
     CancelHold,
     Count,
@@ -37,6 +36,7 @@ from voicecoach.engine.session import Mode, initial_effects, new_session, step
 from voicecoach.inbox import Inbox
 from voicecoach.routines.model import Routine
 from voicecoach.store import Store
+from voicecoach.timeline import Timeline
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def run_session(
     *,
     store: Store,
     speaker: Speaker,
-    clock: Clock,
+    timeline: Timeline,
     inbox: Inbox,
 ) -> str:
     """Guide ``routine`` to its end; return how it ended (the history's end_reason)."""
@@ -98,7 +98,7 @@ def run_session(
                 except Exception as exc:  # any failure must still reach the engine
                     log.exception("could not record pain for %s", effect.exercise)
                     ack = PainRecordFailed(str(exc))
-                state, more = step(state, ack, clock.now())
+                state, more = step(state, ack, timeline.now())
                 carry_out(more)
             elif isinstance(effect, EndSession):
                 reason = effect.reason
@@ -108,17 +108,15 @@ def run_session(
 
     try:
         carry_out(initial_effects(state))
-        state, effects = step(state, SessionStarted(), clock.now())
+        state, effects = step(state, SessionStarted(), timeline.now())
         carry_out(effects)
         while state.mode is not Mode.ENDED:
-            deadline = state.deadline
-            timeout = None if deadline is None else max(0.0, clock.to_real(deadline - clock.now()))
-            event = inbox.get(timeout)
-            state, effects = step(state, event or TimeReached(), clock.now())
+            event = timeline.wait(state.deadline)
+            state, effects = step(state, event or TimeReached(), timeline.now())
             carry_out(effects)
     except KeyboardInterrupt:
         log.info("interrupted")
-        state, effects = step(state, Interrupted(), clock.now())
+        state, effects = step(state, Interrupted(), timeline.now())
         carry_out(effects)
     finally:
         speaker.close()

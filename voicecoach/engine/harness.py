@@ -33,13 +33,15 @@ from voicecoach.engine.session import Mode, State, initial_effects, new_session,
 from voicecoach.routines.model import Exercise, Routine
 from voicecoach.vocabulary import Intent
 
-#: espeak-ng speaks about 175 words a minute; a little extra covers sentence pauses.
-WORDS_PER_S = 2.6
+#: Fitted on every utterance of the library rendered by espeak-ng at the default voice and
+#: rate (164 texts, mean error 0.43 s): seconds per word, and per utterance.
+S_PER_WORD = 0.313
+S_PER_UTTERANCE = 0.176
 
 
 def speech_s(text: str) -> float:
     """Estimated time to speak ``text``."""
-    return round(len(text.split()) / WORDS_PER_S + 0.25, 3)
+    return round(len(text.split()) * S_PER_WORD + S_PER_UTTERANCE, 3)
 
 
 @dataclass(frozen=True)

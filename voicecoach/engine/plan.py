@@ -83,7 +83,9 @@ def hold_marks(hold: Hold, count: CountStyle, reminders: tuple[str, ...]) -> tup
         return tuple(Mark(k, k, prompts.number(k)) for k in range(1, n + 1))
     if count is CountStyle.TENS:
         marks = [Mark(k, k, prompts.number(k)) for k in range(10, n - 5, 10)]
-        marks += _reminders([m.offset + 5 for m in marks if m.offset + 5 < n - 6], reminders)
+        # A reminder at most every 30 s (15, 45, 75 ...), between the tens.
+        between = [m.offset + 5 for m in marks if m.offset + 5 < n - 6]
+        marks += _reminders(between[::3], reminders)
         marks += [Mark(n - j, j, prompts.number(j)) for j in range(min(5, n - 1), 0, -1)]
         return tuple(sorted(marks, key=lambda m: m.offset))
     # MINUTES: elapsed minutes, a reminder every half minute between, a warning a minute out.

@@ -1,0 +1,174 @@
+"""A private PulseAudio server with a null sink (the speaker) and a pipe source (the microphone).
+
+PortAudio reaches it through ALSA's pulse plugin (libasound2-plugins), so the code under test
+uses the real sounddevice/PortAudio path. Used by tests and benchmarks; started per use, in a
+private runtime folder, and killed afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SINK = "coach_speaker"
+SOURCE = "coach_mic"
+RATE = 16000
+
+
+@dataclass
+class VirtualAudio:
+    """A running server: its environment, the microphone pipe, and a recording of the speaker.
+
+    The speaker's monitor is recorded from start to end into ``monitor``. Besides giving tests
+    what was played, the recorder keeps the null sink's latency low: with no low-latency client
+    the null sink runs with a 2 s latency and the ALSA pulse plugin starves (measured).
+    """
+
+    runtime: Path
+    mic_fifo: Path
+    env: dict[str, str]
+    monitor: Path
+
+    def monitor_frames(self) -> int:
+        """Frames recorded from the speaker so far."""
+        return self.monitor.stat().st_size // 2
+
+    def recorded(self, start_frame: int = 0) -> np.ndarray:
+        """What the speaker played, from ``start_frame`` on (int16, 16 kHz)."""
+        with self.monitor.open("rb") as f:
+            f.seek(start_frame * 2)
+            data = f.read()
+        return np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2")
+
+    def pactl(self, *args: str) -> str:
+        """Run pactl against this server."""
+        return subprocess.run(
+            ["pactl", *args], env=self.env, check=True, capture_output=True, text=True
+        ).stdout
+
+
+def available() -> str | None:
+    """Why a virtual audio server cannot run here, or None."""
+    for tool in ("pulseaudio", "pactl", "parec"):
+        if not shutil.which(tool):
+            return f"{tool} is not installed (scripts/setup.sh --test installs it)"
+    if not Path(
+        "/usr/lib/x86_64-linux-gnu/alsa-lib/libasound_module_pcm_pulse.so"
+    ).exists() and not list(Path("/usr/lib").glob("*/alsa-lib/libasound_module_pcm_pulse.so")):
+        return "ALSA's pulse plugin (libasound2-plugins) is not installed"
+    return None
+
+
+@contextmanager
+def virtual_audio(tmp: Path) -> Iterator[VirtualAudio]:
+    """Start the server with PULSE_SERVER etc. set in os.environ for in-process PortAudio."""
+    runtime = tmp / "pulse-runtime"
+    runtime.mkdir(mode=0o700)
+    fifo = runtime / "mic.fifo"
+    env = dict(
+        os.environ,
+        XDG_RUNTIME_DIR=str(runtime),
+        HOME=str(tmp),
+        PULSE_RUNTIME_PATH=str(runtime / "pulse"),
+    )
+    cmd = [
+        "pulseaudio",
+        "--daemonize=no",
+        "--exit-idle-time=-1",
+        "--disallow-exit",
+        "--use-pid-file=no",
+        "-n",
+        "--log-target=stderr",
+        "-L",
+        "module-native-protocol-unix",
+        "-L",
+        f"module-null-sink sink_name={SINK} rate={RATE} channels=1",
+        "-L",
+        f"module-pipe-source source_name={SOURCE} file={fifo} format=s16le rate={RATE} channels=1",
+        "-L",
+        "module-always-sink",
+    ]
+    server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    audio = VirtualAudio(runtime, fifo, env, runtime / "monitor.raw")
+    recorder: subprocess.Popen[bytes] | None = None
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                audio.pactl("info")
+                break
+            except subprocess.CalledProcessError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        "pulseaudio did not start: " + server.stderr.read().decode()[-2000:]
+                    ) from None
+                time.sleep(0.05)
+        audio.pactl("set-default-sink", SINK)
+        audio.pactl("set-default-source", SOURCE)
+        with audio.monitor.open("wb") as sink_file:
+            recorder = subprocess.Popen(
+                [
+                    "parec",
+                    f"--device={SINK}.monitor",
+                    "--format=s16le",
+                    f"--rate={RATE}",
+                    "--channels=1",
+                    "--latency-msec=10",
+                    "--raw",
+                ],
+                env=env,
+                stdout=sink_file,
+            )
+        # Wait until the recorder is connected: only then does the sink run at low latency.
+        while not audio.pactl("list", "short", "source-outputs").strip():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the monitor recorder did not connect")
+            time.sleep(0.05)
+        # Warm the sink up with a short native-protocol stream: the very first ALSA-plugin stream
+        # to a fresh null sink otherwise stalls for up to a second (measured).
+        silence = runtime / "silence.raw"
+        silence.write_bytes(bytes(2 * RATE // 10))
+        subprocess.run(
+            ["pacat", "--raw", "--format=s16le", f"--rate={RATE}", "--channels=1", str(silence)],
+            env=env,
+            check=True,
+            timeout=10,
+        )
+        saved = {k: os.environ.get(k) for k in ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH")}
+        os.environ.update(
+            XDG_RUNTIME_DIR=env["XDG_RUNTIME_DIR"], PULSE_RUNTIME_PATH=env["PULSE_RUNTIME_PATH"]
+        )
+        try:
+            yield audio
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    finally:
+        if recorder is not None:
+            recorder.send_signal(signal.SIGINT)
+            recorder.wait(5)
+        server.terminate()
+        try:
+            server.wait(5)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def reinit_portaudio() -> None:
+    """PortAudio lists devices when it initialises: make it look again."""
+    import sounddevice as sd
+
+    sd._terminate()
+    sd._initialize()

@@ -1,0 +1,83 @@
+"""The optional config file, ``~/.config/voicecoach/config.toml``.
+
+```toml
+[voice]
+name = "en-gb"      # an espeak-ng voice (voicecoach voices)
+rate = 160          # words per minute, 80-450
+volume = 100        # 0-200
+
+[audio]
+output_device = "pulse"   # a name fragment or an index (voicecoach devices)
+input_device = "pulse"
+```
+Command-line options override it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from voicecoach.speech.tts import VoiceSettings
+
+
+class ConfigError(ValueError):
+    """The config file is unreadable or has a wrong value."""
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    """Which devices to use (None: the system default)."""
+
+    output_device: int | str | None = None
+    input_device: int | str | None = None
+
+
+@dataclass(frozen=True)
+class FileConfig:
+    """What the config file says."""
+
+    voice: VoiceSettings = field(default_factory=VoiceSettings)
+    audio: AudioSettings = field(default_factory=AudioSettings)
+
+
+_LIMITS = {"rate": (80, 450), "volume": (0, 200)}
+
+
+def _device(value: Any, where: str) -> int | str:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ConfigError(f"{where}: expected a device name or index")
+    return value
+
+
+def load(path: Path) -> FileConfig:
+    """Read ``path``; a missing file is the defaults."""
+    if not path.exists():
+        return FileConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    unknown = set(data) - {"voice", "audio"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown section(s): {', '.join(sorted(unknown))}")
+    voice = VoiceSettings()
+    for key, value in data.get("voice", {}).items():
+        where = f"{path}: voice.{key}"
+        if key == "name" and isinstance(value, str) and value:
+            voice = replace(voice, voice=value)
+        elif key in _LIMITS and isinstance(value, int) and not isinstance(value, bool):
+            low, high = _LIMITS[key]
+            if not low <= value <= high:
+                raise ConfigError(f"{where}: {value} is out of range ({low} to {high})")
+            voice = replace(voice, rate=value) if key == "rate" else replace(voice, volume=value)
+        else:
+            raise ConfigError(f"{where}: unknown key or wrong type")
+    audio = AudioSettings()
+    for key, value in data.get("audio", {}).items():
+        if key not in ("output_device", "input_device"):
+            raise ConfigError(f"{path}: audio.{key}: unknown key")
+        audio = replace(audio, **{key: _device(value, f"{path}: audio.{key}")})
+    return FileConfig(voice, audio)

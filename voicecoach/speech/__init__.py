@@ -1,0 +1,1 @@
+"""Speech: synthesis to PCM, recognizers, and the command grammar they share."""
