@@ -16,17 +16,32 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+import numpy as np
 
 from voicecoach import __version__, config, paths
 from voicecoach.audio import SAMPLE_RATE
+from voicecoach.audio.gate import ReferenceGate
+from voicecoach.audio.microphone import LiveMicrophone
 from voicecoach.audio.output import AudioDeviceError, FileOutput, LiveOutput
 from voicecoach.audio.playout import Playout
+from voicecoach.audio.replay import RecordedMicrophone, RoomEcho, load_input
 from voicecoach.clock import MonotonicClock
 from voicecoach.coach import Speaker, run_session
 from voicecoach.engine.harness import estimate_duration
 from voicecoach.inbox import Inbox
+from voicecoach.listen import Listener
 from voicecoach.routines.loader import Library, load_library, validate_paths
 from voicecoach.routines.model import Exercise, Routine
+from voicecoach.speech.backends import ASR_CHOICES, choose
+from voicecoach.speech.models import (
+    ENGLISH_SMALL,
+    REPO_MODELS,
+    ModelNotFound,
+    download,
+    find_vosk_model,
+    search_path,
+)
+from voicecoach.speech.recognizer import Recognizer, RecognizerUnavailable
 from voicecoach.speech.tts import EspeakSynth, SynthesisError, VoiceSettings, list_voices
 from voicecoach.speech.voice import VoiceSpeaker
 from voicecoach.store import Store, StoreError
@@ -287,6 +302,42 @@ def voice_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def listen_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--asr, --vosk-model, --spotter/--no-spotter, --input-device: shared by run and doctor."""
+    options = [
+        click.option(
+            "--asr",
+            type=click.Choice(ASR_CHOICES),
+            default="auto",
+            show_default=True,
+            help="Recognizer for the commands: vosk when a model is found, else pocketsphinx.",
+        ),
+        click.option(
+            "--vosk-model",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="A vosk model folder [env: VOICECOACH_VOSK_MODEL; see: voicecoach models].",
+        ),
+        click.option(
+            "--spotter/--no-spotter",
+            default=True,
+            show_default=True,
+            help="Run the trained safety spotter for stop and pain beside the recognizer.",
+        ),
+        click.option("--input-device", help="Microphone: index or name fragment."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _recognizers(asr: str, vosk_model: Path | None, spotter: bool) -> list[Recognizer]:
+    try:
+        choice = choose(asr, vosk_model, spotter=spotter)
+    except RecognizerUnavailable as exc:
+        _fail(str(exc))
+    return choice.recognizers
+
+
 def _voice(
     settings: Settings, voice: str | None, rate: int | None, volume: int | None
 ) -> VoiceSettings:
@@ -319,6 +370,20 @@ def _synth(settings: VoiceSettings) -> EspeakSynth:
     help="Render the spoken session into this WAV file instead of a speaker, as fast as the "
     "machine allows, without listening.",
 )
+@click.option(
+    "--audio-in",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Use this WAV recording as the microphone (with --audio-out: replay, as fast as "
+    "possible, sample-aligned to the output).",
+)
+@click.option(
+    "--room-echo-db",
+    type=float,
+    default=None,
+    help="With --audio-in/--audio-out: feed the coach's own output back into the microphone "
+    "through a simulated room at this level (dB relative to the output), for tests.",
+)
+@listen_options
 @voice_options
 @click.pass_obj
 def run(
@@ -327,6 +392,12 @@ def run(
     text: bool,
     time_scale: float,
     audio_out: Path | None,
+    audio_in: Path | None,
+    room_echo_db: float | None,
+    asr: str,
+    vosk_model: Path | None,
+    spotter: bool,
+    input_device: str | None,
     voice: str | None,
     rate: int | None,
     volume: int | None,
@@ -377,12 +448,26 @@ def run(
             assert audio_out is not None
             output = FileOutput(playout, audio_out)
             closers.append(output.close)
-            timeline = RenderTimeline(output, voice_speaker, inbox)
+            listener, mic, room = None, None, None
+            if audio_in is not None:
+                recognizers = _recognizers(asr, vosk_model, spotter)
+                listener = Listener(recognizers, inbox.put, ReferenceGate())
+                mic = RecordedMicrophone(load_input(audio_in))
+                room = RoomEcho(room_echo_db) if room_echo_db is not None else None
+            timeline = RenderTimeline(output, voice_speaker, inbox, listener, mic, room)
         else:
             assert live is not None
             reporter = Reporter(voice_speaker)
             closers += [reporter.close, live.close]
             timeline = LiveTimeline(MonotonicClock(), inbox)
+            recognizers = _recognizers(asr, vosk_model, spotter)
+            listener = Listener(recognizers, inbox.put, ReferenceGate())
+            device_in = _device(input_device) or settings.config.audio.input_device
+            try:
+                microphone = LiveMicrophone(listener, playout, inbox.put, device_in)
+                closers.insert(0, microphone.close)
+            except AudioDeviceError as exc:
+                click.echo(f"{exc}. Commands can only be typed.", err=True)
             read_commands(sys.stdin, inbox)  # the keyboard works beside the voice
     try:
         with _open_store(settings, recover=True) as store:
@@ -447,6 +532,100 @@ def devices() -> None:
     except OSError as exc:
         _fail(f"PortAudio is not available: {exc}")
     click.echo(str(sd.query_devices()))
+
+
+@cli.command()
+@listen_options
+@click.pass_obj
+def doctor(
+    settings: Settings, asr: str, vosk_model: Path | None, spotter: bool, input_device: str | None
+) -> None:
+    """Check everything a spoken session needs: voice, speaker, microphone, recognizers."""
+    problems = 0
+
+    def report(ok: bool, what: str) -> None:
+        nonlocal problems
+        problems += not ok
+        click.echo(f"{'ok ' if ok else 'NO '} {what}")
+
+    try:
+        pcm = EspeakSynth(_voice(settings, None, None, None)).render("Lie on your back.")
+        report(
+            len(pcm) > 0,
+            f"voice: espeak-ng {settings.config.voice.voice}, {len(pcm) / SAMPLE_RATE:.1f} s",
+        )
+    except SynthesisError as exc:
+        report(False, f"voice: {exc}")
+    output_problem = _audio_output_problem(settings.config.audio.output_device)
+    report(output_problem is None, f"speaker: {output_problem or 'default output device found'}")
+    try:
+        import sounddevice as sd  # noqa: PLC0415
+
+        device_in = _device(input_device) or settings.config.audio.input_device
+        level = sd.rec(
+            SAMPLE_RATE // 2,
+            samplerate=SAMPLE_RATE,
+            channels=1,
+            dtype="int16",
+            device=device_in,
+            blocking=True,
+        )
+        rms = float(np.sqrt(np.mean(level.astype(np.float64) ** 2))) + 1e-9
+        report(True, f"microphone: level {20 * np.log10(rms / 32768):.0f} dBFS over 0.5 s")
+    except Exception as exc:  # PortAudio missing, no input device, device busy
+        report(False, f"microphone: {exc}")
+    try:
+        choice = choose(asr, vosk_model, spotter=spotter)
+        for reason in choice.reasons:
+            report("unavailable" not in reason, f"recognition: {reason}")
+    except RecognizerUnavailable as exc:
+        report(False, f"recognition: {exc}")
+    sys.exit(1 if problems else 0)
+
+
+@cli.group()
+def models() -> None:
+    """Speech-recognition models: where they are looked for, and the vosk download."""
+
+
+@models.command("list")
+@click.option("--vosk-model", type=click.Path(file_okay=False, path_type=Path))
+def models_list(vosk_model: Path | None) -> None:
+    """Show where vosk models are looked for and which one would be used."""
+    for place in search_path(vosk_model):
+        click.echo(f"{'found' if place.exists() else 'empty'}  {place}")
+    try:
+        click.echo(f"using: {find_vosk_model(vosk_model)}")
+    except ModelNotFound:
+        click.echo("using: none (the embedded pocketsphinx recognizer)")
+
+
+@models.command("download")
+@click.option(
+    "--dest",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=REPO_MODELS,
+    show_default=True,
+    help="Folder to put the model in.",
+)
+def models_download(dest: Path) -> None:
+    """Download the small English vosk model (about 40 MB), check it, unpack it atomically."""
+    archive = ENGLISH_SMALL
+    with click.progressbar(length=40_000_000, label=f"Downloading {archive.name}") as bar:
+        seen = 0
+
+        def progress(done: int, total: int | None) -> None:
+            nonlocal seen
+            if total:
+                bar.length = total
+            bar.update(done - seen)
+            seen = done
+
+        try:
+            path = download(archive, dest, progress)
+        except (OSError, ValueError) as exc:
+            _fail(f"download failed: {exc}")
+    click.echo(f"Installed {archive.name} in {path}; voicecoach uses it from now on.")
 
 
 @cli.command()

@@ -32,6 +32,11 @@ class Inbox:
             (self._urgent if is_urgent(event) else self._normal).append(event)
             self._ready.notify()
 
+    def pending(self) -> bool:
+        """Whether an event is waiting (never blocks for long)."""
+        with self._ready:
+            return bool(self._urgent or self._normal)
+
     def get(self, timeout: float | None) -> Event | None:
         """The next event, or None when ``timeout`` real seconds pass first."""
         with self._ready:

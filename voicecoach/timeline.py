@@ -9,11 +9,15 @@ import math
 import threading
 from typing import Protocol
 
+import numpy as np
+
 from voicecoach.audio import SAMPLE_RATE
 from voicecoach.audio.output import FileOutput
+from voicecoach.audio.replay import RecordedMicrophone, RoomEcho, mix
 from voicecoach.clock import Clock
 from voicecoach.engine.events import Event, Interrupted
 from voicecoach.inbox import Inbox
+from voicecoach.listen import Listener
 from voicecoach.speech.voice import VoiceSpeaker
 
 
@@ -77,11 +81,34 @@ class RenderTimeline:
     time n / 16000.
     """
 
-    def __init__(self, output: FileOutput, speaker: VoiceSpeaker, inbox: Inbox) -> None:
+    def __init__(
+        self,
+        output: FileOutput,
+        speaker: VoiceSpeaker,
+        inbox: Inbox,
+        listener: Listener | None = None,
+        microphone: RecordedMicrophone | None = None,
+        room: RoomEcho | None = None,
+    ) -> None:
         self.output = output
         self.speaker = speaker
         self.inbox = inbox
+        self.listener = listener
+        self.microphone = microphone
+        self.room = room
         self._reached: float | None = None  # the deadline most recently rendered up to
+        # After the recording ends, keep listening this long for the session to move on.
+        self._input_end = (len(microphone.pcm) / SAMPLE_RATE + 5.0) if microphone else 0.0
+
+    def _hear(self, played: np.ndarray, start: int) -> None:
+        """The microphone's samples for the block just played (with the room's echo of it)."""
+        if self.listener is None:
+            return
+        assert self.microphone is not None
+        mic = self.microphone.read(start, len(played))
+        if self.room is not None:
+            mic = mix(mic, self.room.apply(played))
+        self.listener.feed(mic, played, start / SAMPLE_RATE)
 
     def now(self) -> float:
         """Session seconds rendered so far (a reached deadline exactly, not a rounding below)."""
@@ -103,8 +130,12 @@ class RenderTimeline:
                 if playout.frames >= target:
                     self._reached = deadline
                     return None
-            elif not playout.busy:
+            elif not playout.busy and self.now() >= self._input_end:
                 return Interrupted()  # nothing can ever happen again: no input, nothing playing
             else:
                 target = playout.frames + SAMPLE_RATE
-            self.output.advance_to(target, on_boundary=lambda: bool(playout.finished))
+            self.output.advance_to(
+                target,
+                on_boundary=lambda: bool(playout.finished) or self.inbox.pending(),
+                on_block=self._hear,
+            )

@@ -55,6 +55,24 @@ PHRASES: dict[str, Intent] = {
     "end session": Intent.FINISH,
 }
 
+#: Phrases per recognizer language. The coach speaks English; other languages exist so a
+#: recognizer model in that language can be used (and tested: the only vosk model on the
+#: package registries is Korean).
+PHRASES_BY_LANGUAGE: dict[str, dict[str, Intent]] = {
+    "en": PHRASES,
+    "ko": {
+        "아파": Intent.PAIN,  # it hurts
+        "아파요": Intent.PAIN,
+        "멈춰": Intent.STOP,  # stop
+        "다음": Intent.NEXT,  # next
+        "잠깐": Intent.PAUSE,  # wait
+        "계속": Intent.RESUME,  # continue
+        "다시": Intent.REPEAT,  # again
+        "도움말": Intent.HELP,  # help
+        "끝": Intent.FINISH,  # end
+    },
+}
+
 #: Words the coach must not say although no command is just that word: a recognizer listening
 #: for "that hurts" could fire on "hurts" alone.
 RESERVED_WORDS: frozenset[str] = frozenset({"hurts"})

@@ -58,12 +58,13 @@ class LiveOutput:
             raise AudioDeviceError(f"cannot open the audio output: {exc}") from exc
         log.info("output stream open: %s, latency %.0f ms", device, self._stream.latency * 1000)
 
-    def _callback(self, outdata: Any, frames: int, _time: Any, status: Any) -> None:
+    def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
         # python-sounddevice's rules: copy, count flags, never block. An exception here would
         # silently stop the stream, so it is caught, kept for the main thread, and silence played.
         if status:
             self.status_flags += 1
         try:
+            self.playout.timing = (self.playout.frames, time_info.outputBufferDacTime)
             outdata[:, 0] = self.playout.render(frames)
         except BaseException as exc:
             self.callback_error = exc
@@ -113,11 +114,23 @@ class FileOutput:
         self._wav.setsampwidth(2)
         self._wav.setframerate(SAMPLE_RATE)
 
-    def advance_to(self, frame: int, on_boundary: Callable[[], bool] | None = None) -> None:
-        """Render up to ``frame``; stop early when ``on_boundary()`` says something happened."""
+    def advance_to(
+        self,
+        frame: int,
+        on_boundary: Callable[[], bool] | None = None,
+        on_block: Callable[[np.ndarray, int], None] | None = None,
+    ) -> None:
+        """Render up to ``frame``; stop early when ``on_boundary()`` says something happened.
+
+        ``on_block(pcm, first_frame)`` sees every rendered block (the listener's reference).
+        """
         while self.playout.frames < frame:
-            n = self.playout.frames_to_boundary(min(BLOCK, frame - self.playout.frames))
-            self._wav.writeframes(self.playout.render(n).astype("<i2").tobytes())
+            start = self.playout.frames
+            n = self.playout.frames_to_boundary(min(BLOCK, frame - start))
+            pcm = self.playout.render(n)
+            self._wav.writeframes(pcm.astype("<i2").tobytes())
+            if on_block is not None:
+                on_block(pcm, start)
             if on_boundary is not None and on_boundary():
                 return
 

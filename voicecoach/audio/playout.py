@@ -17,6 +17,8 @@ from voicecoach.audio import SAMPLE_RATE
 
 #: 20 ms: a cut is heard within one block (the issue allows 30 ms).
 BLOCK = SAMPLE_RATE // 50
+#: Frames of played audio kept for the listener's reference (4 s covers any device latency).
+HISTORY = 4 * SAMPLE_RATE
 #: A count more than this late (the speaker was busy) is dropped rather than spoken off-beat.
 STALE_COUNT_S = 0.5
 
@@ -46,6 +48,10 @@ class Playout:
         self.cuts: collections.deque[int] = collections.deque()
         #: Counts dropped because the speaker was still busy on their beat.
         self.dropped_counts = 0
+        #: The last HISTORY frames played, for the listener's reference (a ring, by frame).
+        self._history = np.zeros(HISTORY, np.int16)
+        #: (frame, device time it reaches the speaker), set by a live output's callback.
+        self.timing: tuple[int, float] | None = None
 
     # -- producer side (main thread) -------------------------------------------------------
     def play(
@@ -111,5 +117,17 @@ class Playout:
                 self._queue.popleft()
                 if item.utterance is not None:
                     self.finished.append((item.utterance, self.frames + filled))
+        at = self.frames % HISTORY
+        first = min(n, HISTORY - at)
+        self._history[at : at + first] = out[:first]
+        self._history[: n - first] = out[first:]
         self.frames += n
+        return out
+
+    def played(self, start: int, n: int) -> np.ndarray:
+        """The samples rendered at frames start..start+n (zeros outside the kept history)."""
+        frames = np.arange(start, start + n)
+        kept = (frames >= max(0, self.frames - HISTORY)) & (frames < self.frames)
+        out = np.zeros(n, np.int16)
+        out[kept] = self._history[frames[kept] % HISTORY]
         return out

@@ -1,0 +1,80 @@
+"""The listener: microphone frames in, command events out, through recognizers and the gate.
+
+Several recognizers run side by side (the general one and the safety spotter); a detection
+becomes a ``CommandHeard`` only if the reference gate believes it came from the user, and one
+intent is reported once per refractory period whichever recognizer heard it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from voicecoach.audio.gate import FRAME, ReferenceGate
+from voicecoach.engine.events import CommandHeard, Event
+from voicecoach.speech.recognizer import Detection, Recognizer
+
+log = logging.getLogger(__name__)
+
+REFRACTORY_S = 1.5
+
+
+class Listener:
+    """Feeds 20 ms frames of microphone (and the matching reference) to every recognizer."""
+
+    def __init__(
+        self,
+        recognizers: Sequence[Recognizer],
+        post: Callable[[Event], None],
+        gate: ReferenceGate | None = None,
+    ) -> None:
+        self.recognizers = list(recognizers)
+        self.post = post
+        self.gate = gate
+        self.heard: list[Detection] = []  # everything accepted, for logs and tests
+        self.rejected: list[Detection] = []  # heard but judged to be the coach's own voice
+        self._mic = np.zeros(0, np.int16)
+        self._ref = np.zeros(0, np.int16)
+        self._t = 0.0  # audio time of the first buffered sample
+        self._last: dict[object, float] = {}
+
+    def feed(self, mic: np.ndarray, ref: np.ndarray | None, t: float) -> None:
+        """Take microphone samples starting at audio time ``t`` (and what was played then)."""
+        if not self._mic.size:
+            self._t = t
+        self._mic = np.concatenate([self._mic, mic])
+        ref = np.zeros(len(mic), np.int16) if ref is None else ref
+        self._ref = np.concatenate([self._ref, ref])
+        while len(self._mic) >= FRAME:
+            frame, self._mic = self._mic[:FRAME], self._mic[FRAME:]
+            ref_frame, self._ref = self._ref[:FRAME], self._ref[FRAME:]
+            self._frame(frame, ref_frame, self._t)
+            self._t += FRAME / 16000
+
+    def _frame(self, mic: np.ndarray, ref: np.ndarray, t: float) -> None:
+        if self.gate is not None:
+            self.gate.update(mic, ref, t)
+        for recognizer in self.recognizers:
+            for d in recognizer.accept(mic, t):
+                self._consider(d)
+
+    def _consider(self, d: Detection) -> None:
+        if self.gate is not None and not self.gate.allows(d.start, d.end):
+            log.info("ignored %r (%s): the coach's own voice", d.phrase, d.backend)
+            self.rejected.append(d)
+            return
+        if d.end - self._last.get(d.intent, -1e9) < REFRACTORY_S:
+            return
+        self._last[d.intent] = d.end
+        self.heard.append(d)
+        log.info(
+            "heard %r -> %s (%s, %.2f) at %.2f s",
+            d.phrase,
+            d.intent.value,
+            d.backend,
+            d.confidence,
+            d.end,
+        )
+        self.post(CommandHeard(d.intent, d.phrase))
