@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from tests.virtual_audio import available, reinit_portaudio, virtual_audio
+from tests.virtual_audio import MicFeeder, available, reinit_portaudio, virtual_audio
 from voicecoach.audio import SAMPLE_RATE
 from voicecoach.audio.output import LiveOutput
 from voicecoach.audio.playout import Playout
@@ -103,6 +103,7 @@ def test_a_failing_callback_is_detected_not_silent(audio):
 def test_run_speaks_through_the_device_and_takes_typed_commands(audio, tmp_path: Path):
     mark = audio.monitor_frames()
     env = dict(audio.env)
+    feeder = MicFeeder(audio)  # a working, quiet microphone
     proc = subprocess.Popen(
         [sys.executable, "-m", "voicecoach", "--data-dir", str(tmp_path), "run", "desk-break"],
         env=env,
@@ -112,7 +113,10 @@ def test_run_speaks_through_the_device_and_takes_typed_commands(audio, tmp_path:
         text=True,
     )
     time.sleep(4)
-    out, err = proc.communicate("finish\n", timeout=60)
+    try:
+        out, err = proc.communicate("finish\n", timeout=60)
+    finally:
+        feeder.close()
     assert proc.returncode == 0, err
     assert "text mode" not in err and out == ""  # spoken, not printed
     spans = sound_spans(audio.recorded(mark))

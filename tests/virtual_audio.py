@@ -172,3 +172,46 @@ def reinit_portaudio() -> None:
 
     sd._terminate()
     sd._initialize()
+
+
+class MicFeeder:
+    """Writes audio into the virtual microphone's FIFO in real time (silence by default).
+
+    Without a writer the pipe source delivers nothing, which is what an unplugged microphone
+    looks like to the coach.
+    """
+
+    def __init__(self, audio: VirtualAudio, pcm: np.ndarray | None = None) -> None:
+        import threading
+
+        self._pcm = pcm if pcm is not None else np.zeros(0, np.int16)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(audio.mic_fifo,), daemon=True)
+        self._thread.start()
+
+    def _run(self, fifo: Path) -> None:
+        import os as _os
+
+        fd = _os.open(fifo, _os.O_WRONLY)
+        try:
+            block = RATE // 50
+            position = 0
+            start = time.monotonic()
+            sent = 0
+            while not self._stop.is_set():
+                chunk = self._pcm[position : position + block]
+                position += block
+                if len(chunk) < block:
+                    chunk = np.concatenate([chunk, np.zeros(block - len(chunk), np.int16)])
+                _os.write(fd, chunk.astype("<i2").tobytes())
+                sent += block
+                delay = start + sent / RATE - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+        finally:
+            _os.close(fd)
+
+    def close(self) -> None:
+        """Stop writing (the microphone goes silent, as if unplugged)."""
+        self._stop.set()
+        self._thread.join(2)

@@ -101,11 +101,23 @@ class LiveMicrophone:
             t += len(pcm) / SAMPLE_RATE
 
     def close(self) -> None:
-        """Stop listening and close the stream."""
+        """Stop listening and close the stream.
+
+        A stalled input (an unplugged device, a source with no data) can block PortAudio's
+        close, so it happens in the background: ending a session must never hang on it.
+        """
         self._stop.set()
         self._thread.join(2)
-        self._stream.stop()
-        self._stream.close()
+
+        def shut() -> None:
+            self._stream.abort()
+            self._stream.close()
+
+        closer = threading.Thread(target=shut, name="close-microphone", daemon=True)
+        closer.start()
+        closer.join(2)
+        if closer.is_alive():
+            log.warning("the microphone did not close within 2 s; leaving it")
 
 
 def wait_for_blocks(mic: LiveMicrophone, timeout: float = 2.0) -> bool:

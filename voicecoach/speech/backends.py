@@ -47,19 +47,25 @@ def choose(
             if asr == "vosk":
                 raise RecognizerUnavailable(str(exc)) from exc
             choice.reasons.append(f"vosk not used: {str(exc).splitlines()[0]}")
-    if asr == "pocketsphinx" or (asr == "auto" and not choice.recognizers):
-        from voicecoach.speech.pocketsphinx_asr import PocketsphinxRecognizer  # noqa: PLC0415
-
-        choice.recognizers.append(PocketsphinxRecognizer())
-        choice.reasons.append("commands: pocketsphinx keyword spotting (model from its package)")
+    safety_lane = None
     if spotter:
         try:
             from voicecoach.speech.spotter.recognizer import SpotterRecognizer  # noqa: PLC0415
 
-            choice.recognizers.append(SpotterRecognizer())
-            choice.reasons.append("safety lane: the trained spotter for stop and pain")
+            safety_lane = SpotterRecognizer()
         except RecognizerUnavailable as exc:
             choice.reasons.append(f"safety lane unavailable: {exc}")
+    if asr == "pocketsphinx" or (asr == "auto" and not choice.recognizers):
+        from voicecoach.speech.pocketsphinx_asr import PocketsphinxRecognizer  # noqa: PLC0415
+
+        choice.recognizers.append(PocketsphinxRecognizer(safety=safety_lane is None))
+        lane = "other commands" if safety_lane else "all commands"
+        choice.reasons.append(
+            f"{lane}: pocketsphinx keyword spotting, verified (model in its package)"
+        )
+    if safety_lane is not None:
+        choice.recognizers.append(safety_lane)
+        choice.reasons.append("stop and pain: the trained safety spotter")
     for reason in choice.reasons:
         log.info("%s", reason)
     return choice

