@@ -130,7 +130,7 @@ def _completes_untouched(run: dict) -> None:
 def test_other_people_talking_change_nothing(setup):
     talk = speech_sentences()
     length = len(setup["base"]["wav"])
-    audio_in = write_wav(setup["root"] / "talk.wav", np.resize(talk, length))
+    audio_in = write_wav(setup["root"] / "talk-in.wav", np.resize(talk, length))
     _completes_untouched(replay(setup["root"], setup["routines"], "talk", audio_in))
 
 
@@ -139,7 +139,7 @@ def test_noise_changes_nothing(setup):
     length = len(setup["base"]["wav"])
     noise = np.concatenate([load_input(p) for p in clips("_noise_")])
     audio_in = write_wav(
-        setup["root"] / "noise.wav", add_noise(np.zeros(length, np.int16), noise, 0.0, 3000.0)
+        setup["root"] / "noise-in.wav", add_noise(np.zeros(length, np.int16), noise, 0.0, 3000.0)
     )
     _completes_untouched(replay(setup["root"], setup["routines"], "noise", audio_in))
 

@@ -411,6 +411,8 @@ def run(
     says is printed as "[mm:ss] text".
     """
     r = find_routine(_library(settings), routine)
+    if audio_in and audio_out and audio_in.resolve() == audio_out.resolve():
+        raise click.UsageError("--audio-in and --audio-out must be different files.")
     device = _device(output_device) or settings.config.audio.output_device
     mode = "file" if audio_out else "text" if text else "live"
     playout = Playout()

@@ -25,6 +25,8 @@ OVER_DB = 6.0  # a band is "user" when this far above the predicted echo + noise
 BAND_SHARE = 0.2  # ... in at least this share of the bands
 SPAN_MARGIN_S = 0.1
 MIN_FRAMES = 2
+PRIOR_GAIN = 2.0  # 3 dB above a same-level echo
+PRIOR_TAPS = 5
 SILENT_REF = 1e3  # reference frame power (int16 units^2 per bin) below which the coach is quiet
 
 
@@ -56,7 +58,11 @@ class ReferenceGate:
     """Tracks, frame by frame, whether the microphone holds more than the coach's echo."""
 
     def __init__(self, history_s: float = 10.0) -> None:
-        self._weights = np.full((BANDS, TAPS), 1e-3)
+        # Start by assuming the echo is as loud as what is played (a speaker next to the mat),
+        # spread over the first 100 ms: until the filter has learned the room, the gate errs
+        # toward "that was the coach", never toward the coach triggering itself.
+        self._weights = np.zeros((BANDS, TAPS))
+        self._weights[:, :PRIOR_TAPS] = PRIOR_GAIN / PRIOR_TAPS
         self._refs = np.zeros((BANDS, TAPS))  # newest first
         self._noise = np.full(BANDS, 1e4)
         self._prev_mic = np.zeros(FRAME)

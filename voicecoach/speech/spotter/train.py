@@ -16,7 +16,6 @@ import argparse
 import csv
 import logging
 import multiprocessing
-import re
 import time
 import zlib
 from collections.abc import Iterator
@@ -136,20 +135,7 @@ SENTENCES = [
 ]
 
 
-def _guidance_sentences() -> list[str]:
-    """Everyday sentences for negatives: the guidance articles, split, with no command in them."""
-    from voicecoach.vocabulary import find_command_phrase
-
-    out = []
-    for path in sorted((SHARED.parents[1] / "seeds").glob("*.txt")):
-        for sentence in re.split(r"(?<=[.!?])\s+|\n+", path.read_text(errors="replace")):
-            words = sentence.split()
-            if 4 <= len(words) <= 20 and not find_command_phrase(sentence):
-                out.append(" ".join(words))
-    return out
-
-
-SENTENCES += _guidance_sentences()
+BARGE_IN_SHARE = 0.35  # positives spoken over the coach's own voice
 STOP_IN_SPEECH = ["please {} right there", "can you {} for a moment", "{} I need a break"]
 
 
@@ -237,8 +223,29 @@ def _augment(rng: np.random.Generator, ex: Example, noise: list[np.ndarray]) -> 
 
 
 # -- examples ------------------------------------------------------------------------------
+def _over_the_coach(
+    rng: np.random.Generator, pcm: np.ndarray, start: int, end: int, coach: list[str]
+) -> np.ndarray:
+    """Barge-in: the coach's own voice, through a room, under the phrase (-6 to 10 dB SIR)."""
+    voice = Voice(*COACH_VOICE)
+    speech = np.concatenate([render(voice, str(rng.choice(coach))) for _ in range(2)])
+    speech = _reverb(rng, speech)
+    offset = int(rng.integers(max(1, start - len(speech) + (end - start)), max(2, start + 1)))
+    under = np.zeros(len(pcm))
+    a, b = max(offset, 0), min(offset + len(speech), len(pcm))
+    under[a:b] = speech[a - offset : b - offset]
+    phrase_rms = np.sqrt(np.mean(pcm[start:end].astype(np.float64) ** 2)) + 1
+    under_rms = np.sqrt(np.mean(under[start:end] ** 2)) + 1
+    under *= phrase_rms / under_rms / 10 ** (rng.uniform(-6, 10) / 20)
+    return np.asarray(np.clip(pcm + under, -32768, 32767), dtype=np.int16)
+
+
 def positives(
-    rng: np.random.Generator, pool: list[Voice], n: int, context: list[np.ndarray]
+    rng: np.random.Generator,
+    pool: list[Voice],
+    n: int,
+    context: list[np.ndarray],
+    coach: list[str] | None = None,
 ) -> Iterator[Example]:
     """Command phrases, alone or inside a carrier sentence, with speech or silence around."""
     for _ in range(n):
@@ -261,7 +268,10 @@ def positives(
         start = sum(len(p) for p in parts) - len(core)
         end = start + len(core)
         parts += [gap if tail.size else tail, tail, _silence(rng, 0.4, 0.8)]
-        yield Example(np.concatenate(parts), label, start, end)
+        pcm = np.concatenate(parts)
+        if coach and rng.random() < BARGE_IN_SHARE:
+            pcm = _over_the_coach(rng, pcm, start, end, coach)
+        yield Example(pcm, label, start, end)
 
 
 def negatives(rng: np.random.Generator, pool: list[Voice], n: int) -> Iterator[Example]:
@@ -353,7 +363,7 @@ def _task(args: tuple[str, int, int, float]) -> tuple[list[np.ndarray], list[int
     noise = _noise_bank("train")
     source: Iterator[Example]
     if kind == "positive":
-        source = positives(rng, pool, n, _human("train"))
+        source = positives(rng, pool, n, _human("train"), coach_prompts())
     elif kind == "negative":
         source = negatives(rng, pool, n)
     elif kind == "coach":
@@ -386,7 +396,7 @@ def build(
     shares = 8  # fixed, so the data depend on the seed only
     plan = [
         ("positive", int(3000 * scale)),
-        ("negative", int(3000 * scale)),
+        ("negative", int(1500 * scale)),
         ("coach", int(1200 * scale)),
         ("noise", int(300 * scale)),
     ]
