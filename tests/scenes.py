@@ -121,9 +121,19 @@ def first_count(pcm: np.ndarray) -> float:
     raise AssertionError("no counted hold found")
 
 
-def speech_sentences(split_even: bool = False) -> np.ndarray:
-    """The shared read sentences, one after another with short pauses."""
+def speech_sentences(without_commands: bool = True) -> np.ndarray:
+    """The shared read sentences, one after another with short pauses.
+
+    Sentences whose transcript holds a command phrase ("not to stop more than ten minutes")
+    are left out by default: hearing that "stop" is not a false command.
+    """
+    from voicecoach.vocabulary import find_command_phrase
+
     parts = []
-    for path in clips("_speech_"):
-        parts += [load_input(path), np.zeros(SAMPLE_RATE // 3, np.int16)]
+    for row in manifest():
+        if row["word"] != "_speech_":
+            continue
+        if without_commands and find_command_phrase(row["transcript"]):
+            continue
+        parts += [load_input(SHARED / row["file"]), np.zeros(SAMPLE_RATE // 3, np.int16)]
     return np.concatenate(parts)

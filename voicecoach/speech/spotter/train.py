@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import csv
 import logging
-import multiprocessing
 import time
 import zlib
 from collections.abc import Iterator
@@ -133,9 +132,6 @@ SENTENCES = [
     "It hurt a little yesterday but it is fine now.",
     "The top shelf is too high.",
 ]
-
-
-BARGE_IN_SHARE = 0.35  # positives spoken over the coach's own voice
 STOP_IN_SPEECH = ["please {} right there", "can you {} for a moment", "{} I need a break"]
 
 
@@ -223,29 +219,8 @@ def _augment(rng: np.random.Generator, ex: Example, noise: list[np.ndarray]) -> 
 
 
 # -- examples ------------------------------------------------------------------------------
-def _over_the_coach(
-    rng: np.random.Generator, pcm: np.ndarray, start: int, end: int, coach: list[str]
-) -> np.ndarray:
-    """Barge-in: the coach's own voice, through a room, under the phrase (-6 to 10 dB SIR)."""
-    voice = Voice(*COACH_VOICE)
-    speech = np.concatenate([render(voice, str(rng.choice(coach))) for _ in range(2)])
-    speech = _reverb(rng, speech)
-    offset = int(rng.integers(max(1, start - len(speech) + (end - start)), max(2, start + 1)))
-    under = np.zeros(len(pcm))
-    a, b = max(offset, 0), min(offset + len(speech), len(pcm))
-    under[a:b] = speech[a - offset : b - offset]
-    phrase_rms = np.sqrt(np.mean(pcm[start:end].astype(np.float64) ** 2)) + 1
-    under_rms = np.sqrt(np.mean(under[start:end] ** 2)) + 1
-    under *= phrase_rms / under_rms / 10 ** (rng.uniform(-6, 10) / 20)
-    return np.asarray(np.clip(pcm + under, -32768, 32767), dtype=np.int16)
-
-
 def positives(
-    rng: np.random.Generator,
-    pool: list[Voice],
-    n: int,
-    context: list[np.ndarray],
-    coach: list[str] | None = None,
+    rng: np.random.Generator, pool: list[Voice], n: int, context: list[np.ndarray]
 ) -> Iterator[Example]:
     """Command phrases, alone or inside a carrier sentence, with speech or silence around."""
     for _ in range(n):
@@ -268,10 +243,7 @@ def positives(
         start = sum(len(p) for p in parts) - len(core)
         end = start + len(core)
         parts += [gap if tail.size else tail, tail, _silence(rng, 0.4, 0.8)]
-        pcm = np.concatenate(parts)
-        if coach and rng.random() < BARGE_IN_SHARE:
-            pcm = _over_the_coach(rng, pcm, start, end, coach)
-        yield Example(pcm, label, start, end)
+        yield Example(np.concatenate(parts), label, start, end)
 
 
 def negatives(rng: np.random.Generator, pool: list[Voice], n: int) -> Iterator[Example]:
@@ -355,71 +327,40 @@ def windows(
     return xs, ys
 
 
-def _task(args: tuple[str, int, int, float]) -> tuple[list[np.ndarray], list[int], dict[str, int]]:
-    """Generate one share of one kind of example and its windows (runs in a worker process)."""
-    kind, seed, n, scale = args
+def build(seed: int, scale: float) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Generate the whole training set."""
     rng = np.random.default_rng(seed)
-    pool = voices(np.random.default_rng(seed // 1000), per_family=max(2, int(12 * scale)))
+    pool = voices(rng, per_family=max(2, int(12 * scale)))
     noise = _noise_bank("train")
-    source: Iterator[Example]
-    if kind == "positive":
-        source = positives(rng, pool, n, _human("train"), coach_prompts())
-    elif kind == "negative":
-        source = negatives(rng, pool, n)
-    elif kind == "coach":
-        source = coach_negatives(rng, coach_prompts(), n)
-    elif kind == "noise":
-        source = noise_negatives(rng, noise, n)
-    else:  # human: every training-split clip, once
-        source = (
-            Example(np.concatenate([_silence(rng, 0.3, 0.8), h, _silence(rng, 0.3, 0.8)]), 0)
-            for h in _human("train")
-        )
+    human = _human("train")
+    prompts = coach_prompts()
     stream = FeatureStream()
+    counts = {"positive examples": 0, "negative examples": 0}
+    sources: list[Iterator[Example]] = [
+        positives(rng, pool, int(3000 * scale), human),
+        negatives(rng, pool, int(1500 * scale)),
+        coach_negatives(rng, prompts, int(1200 * scale)),
+        noise_negatives(rng, noise, int(300 * scale)),
+        (
+            Example(np.concatenate([_silence(rng, 0.3, 0.8), h, _silence(rng, 0.3, 0.8)]), 0)
+            for h in human
+        ),
+    ]
     xs: list[np.ndarray] = []
     ys: list[int] = []
-    made = 0
-    for ex in source:
-        copies = 2 if ex.label else 1
-        for _ in range(copies):
-            x, y = windows(stream, _augment(rng, ex, noise), rng)
-            xs += x
-            ys += y
-        made += copies
-    return xs, ys, {kind: made}
-
-
-def build(
-    seed: int, scale: float, workers: int = 2
-) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """Generate the whole training set, in ``workers`` processes; the same for any worker count."""
-    shares = 8  # fixed, so the data depend on the seed only
-    plan = [
-        ("positive", int(3000 * scale)),
-        ("negative", int(1500 * scale)),
-        ("coach", int(1200 * scale)),
-        ("noise", int(300 * scale)),
-    ]
-    tasks = [
-        (kind, seed * 1000 + k * 100 + i, n // shares, scale)
-        for k, (kind, n) in enumerate(plan)
-        for i in range(shares)
-    ]
-    tasks.append(("human", seed * 1000 + 999, 0, scale))
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        results = pool.map(_task, tasks, chunksize=1)
-    xs = [x for r in results for x in r[0]]
-    ys = [y for r in results for y in r[1]]
-    counts: dict[str, int] = {}
-    for _, _, c in results:
-        for k, v in c.items():
-            counts[f"{k} examples"] = counts.get(f"{k} examples", 0) + v
+    for source in sources:
+        for ex in source:
+            copies = 2 if ex.label else 1
+            for _ in range(copies):
+                x, y = windows(stream, _augment(rng, ex, noise), rng)
+                xs += x
+                ys += y
+            counts["positive examples" if ex.label else "negative examples"] += copies
     counts["windows"] = len(ys)
     counts.update({f"{c} windows": int(np.sum(np.array(ys) == i)) for i, c in enumerate(CLASSES)})
-    counts["voices"] = len(voices(np.random.default_rng(seed), per_family=max(2, int(12 * scale))))
-    counts["coach prompts"] = len(coach_prompts())
-    counts["human negative clips"] = len(_human("train"))
-    counts["negative sentences"] = len(SENTENCES)
+    counts["voices"] = len(pool)
+    counts["coach prompts"] = len(prompts)
+    counts["human negative clips"] = len(human)
     return np.array(xs, np.float32), np.array(ys, np.int64), counts
 
 
@@ -429,7 +370,7 @@ def write_training_card(head: Head) -> None:
     lines = [
         f"- command: `python -m voicecoach.speech.spotter.train --seed {i['seed']}"
         f" --scale {i['scale']} --epochs {i['epochs']}`",
-        f"- training time: {i['train_seconds']} s with 2 worker processes",
+        f"- training time: {i['train_seconds']} s (one process; 2-core machine)",
         f"- training accuracy (windows): {i['train_accuracy']:.4f}",
         f"- decision: thresholds {head.thresholds}, {head.consecutive} consecutive",
     ]
@@ -447,15 +388,16 @@ def main(argv: list[str] | None = None) -> None:
         "--scale", type=float, default=1.0, help="data size factor (0.05 for a smoke run)"
     )
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--workers", type=int, default=2, help="processes generating data")
     parser.add_argument("--out", type=Path, default=MODEL)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     started = time.monotonic()
-    x, y, counts = build(args.seed, args.scale, args.workers)
+    x, y, counts = build(args.seed, args.scale)
     log.info("data: %s (%.0f s)", counts, time.monotonic() - started)
     head = train(x, y, CLASSES, seed=args.seed, epochs=args.epochs)
-    head.thresholds = {"stop": 0.99, "pain": 0.99}
+    # 0.995 on 2 consecutive decisions: chosen on the training speakers' side of the shared
+    # recordings and on synthetic voices; the benchmark reports what it gives on the rest.
+    head.thresholds = {"stop": 0.995, "pain": 0.995}
     head.consecutive = 2
     head.info = {
         "seed": args.seed,
