@@ -50,7 +50,7 @@ def test_the_coach_never_triggers_it():
     synth = EspeakSynth()
     lines = [
         "Lie on your back with both knees bent and your feet flat on the mat.",
-        "Tighten your tummy muscles, and gently press the small of your back down into the mat. And hold.",
+        "Tighten your tummy muscles, and gently press your back down into the mat. And hold.",
         "one",
         "two",
         "three",

@@ -411,6 +411,13 @@ def run(
     says is printed as "[mm:ss] text".
     """
     r = find_routine(_library(settings), routine)
+    if not (text or audio_out or audio_in):
+        reply = _service_request({"cmd": "run", "routine": r.id})
+        if reply is not None:  # the service owns the devices: it guides
+            if not reply.get("ok"):
+                _fail(str(reply.get("error")))
+            click.echo(f"The voicecoach service is guiding {r.id}.", err=True)
+            return
     if audio_in and audio_out and audio_in.resolve() == audio_out.resolve():
         raise click.UsageError("--audio-in and --audio-out must be different files.")
     device = _device(output_device) or settings.config.audio.output_device
@@ -628,6 +635,113 @@ def models_download(dest: Path) -> None:
         except (OSError, ValueError) as exc:
             _fail(f"download failed: {exc}")
     click.echo(f"Installed {archive.name} in {path}; voicecoach uses it from now on.")
+
+
+@cli.command()
+@listen_options
+@click.option("--output-device", help="Speaker: index or name fragment.")
+@click.pass_obj
+def serve(
+    settings: Settings,
+    asr: str,
+    vosk_model: Path | None,
+    spotter: bool,
+    input_device: str | None,
+    output_device: str | None,
+) -> None:
+    """Run as a service that owns the speaker and microphone.
+
+    Sessions are asked for over the control socket (voicecoach run, status, stop); systemd is
+    told of readiness and health (Type=notify, watchdog).
+    """
+    from voicecoach.service.control import default_socket_path  # noqa: PLC0415
+    from voicecoach.service.daemon import Service  # noqa: PLC0415
+
+    library = _library(settings)  # routines validated before READY
+    store = _open_store(settings, recover=True)
+    service = Service(
+        library,
+        store,
+        _synth(_voice(settings, None, None, None)),
+        lambda: _recognizers(asr, vosk_model, spotter),
+        default_socket_path(),
+        _device(output_device) or settings.config.audio.output_device,
+        _device(input_device) or settings.config.audio.input_device,
+    )
+    service.status.recognizers = [r.name for r in _recognizers(asr, vosk_model, spotter)]
+    try:
+        sys.exit(service.run())
+    finally:
+        store.close()
+
+
+def _service_request(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """Ask the running service; None when no service is running."""
+    from voicecoach.service.control import (  # noqa: PLC0415
+        ServiceError,
+        ServiceUnavailable,
+        default_socket_path,
+        request,
+    )
+
+    try:
+        return request(default_socket_path(), payload)
+    except ServiceUnavailable:
+        return None
+    except ServiceError as exc:
+        _fail(f"the service did not answer: {exc}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the reply as JSON.")
+def status(as_json: bool) -> None:
+    """Show the running service: state, session, audio, recognizers, last errors.
+
+    Exits 3 when no service is running.
+    """
+    reply = _service_request({"cmd": "status"})
+    if reply is None:
+        click.echo("No voicecoach service is running.", err=True)
+        sys.exit(3)
+    if as_json:
+        click.echo(json.dumps(reply, indent=2))
+        return
+    for key in ("state", "session", "audio", "recognizers", "last_errors", "uptime_s"):
+        click.echo(f"{key}: {reply.get(key)}")
+
+
+@cli.command()
+def stop() -> None:
+    """Stop the session the service is running (recorded as interrupted)."""
+    reply = _service_request({"cmd": "stop"})
+    if reply is None:
+        click.echo("No voicecoach service is running.", err=True)
+        sys.exit(3)
+    click.echo(
+        f"Stopped {reply['stopped']}." if reply.get("stopped") else "No session was running."
+    )
+
+
+@cli.group()
+def service() -> None:
+    """Install voicecoach as a systemd service."""
+
+
+@service.command("install")
+@click.option("--user", is_flag=True, help="A user unit (desktop with PipeWire/PulseAudio).")
+@click.option("--dry-run", is_flag=True, help="Print what would be done, change nothing.")
+def service_install(user: bool, dry_run: bool) -> None:
+    """Write and enable the systemd unit for this voicecoach."""
+    from voicecoach.service.install import InstallError, describe, execute, plan_install  # noqa: PLC0415
+
+    program = Path(sys.argv[0]).resolve()
+    try:
+        steps = plan_install(user, program)
+        click.echo(describe(steps))
+        if not dry_run:
+            execute(steps)
+    except InstallError as exc:
+        _fail(str(exc))
 
 
 @cli.command()

@@ -1,0 +1,120 @@
+"""`voicecoach serve` as systemd runs it: sd_notify on a real socket, control socket, SIGTERM."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+
+def _messages(sock: socket.socket, until: str, timeout: float) -> list[str]:
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            seen.append(sock.recv(4096).decode())
+        except TimeoutError:
+            break
+        if any(until in m for m in seen):
+            break
+    return seen
+
+
+@pytest.fixture
+def service(tmp_path: Path):
+    notify = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(notify))
+    env = dict(
+        os.environ,
+        NOTIFY_SOCKET=str(notify),
+        VOICECOACH_RUNTIME_DIR=str(tmp_path / "run"),
+        VOICECOACH_DATA_DIR=str(tmp_path / "data"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        HOME=str(tmp_path),
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "voicecoach",
+        "serve",
+        "--output-device",
+        "no-such-device",
+        "--asr",
+        "pocketsphinx",
+    ]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    yield proc, sock, env, tmp_path / "run" / "control.sock"
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    sock.close()
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "voicecoach", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_serve_without_audio_is_ready_answers_survives_garbage_and_stops(service):
+    proc, notify, env, control = service
+    ready = _messages(notify, "READY=1", timeout=60)
+    assert any("READY=1" in m for m in ready), (ready, proc.stderr)
+    assert any("waiting for an audio device" in m for m in ready)
+
+    # Owner-only socket, and the CLI goes through it.
+    assert stat.S_IMODE(control.stat().st_mode) == 0o600
+    reply = json.loads(_cli(env, "status", "--json").stdout)
+    assert reply["state"] == "idle" and "waiting for an audio device" in reply["audio"]
+
+    # Garbage never crashes or stalls it.
+    rng = random.Random(5)
+    for i in range(300):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(str(control))
+        junk = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 6000)))
+        if i % 3 == 0:
+            junk = junk.replace(b"\n", b"") + b"\n"
+        with contextlib.suppress(OSError):  # it may hang up on an oversized request: its right
+            s.sendall(junk)
+        s.close()
+    started = time.monotonic()
+    assert json.loads(_cli(env, "status", "--json").stdout)["state"] == "idle"
+    assert time.monotonic() - started < 10 and proc.poll() is None
+
+    # A routine cannot start without a speaker: said in status, no crash.
+    assert _cli(env, "run", "desk-break").returncode == 0
+    time.sleep(1.5)
+    assert any(
+        "no audio device" in e
+        for e in json.loads(_cli(env, "status", "--json").stdout)["last_errors"]
+    )
+
+    # SIGTERM: STOPPING=1, then a clean exit within a few seconds; the socket is gone.
+    proc.send_signal(signal.SIGTERM)
+    stopping = _messages(notify, "STOPPING=1", timeout=10)
+    assert any("STOPPING=1" in m for m in stopping)
+    assert proc.wait(timeout=10) == 0
+    assert not control.exists()
+
+
+def test_status_without_a_service_exits_3(tmp_path: Path):
+    env = dict(os.environ, VOICECOACH_RUNTIME_DIR=str(tmp_path / "run"))
+    result = _cli(env, "status")
+    assert result.returncode == 3 and "No voicecoach service is running" in result.stderr

@@ -1,0 +1,223 @@
+"""``voicecoach serve``: the long-running coach that owns the audio devices.
+
+One main loop: it waits for requests from the control socket (start a routine, stop), keeps the
+audio devices open or keeps trying to open them with back-off (a missing device is a state to
+wait in, never a crash), and tells systemd how it is (READY once routines, store, recognizers
+and audio are ready or being waited for; WATCHDOG only from this loop's own health; STATUS in
+words; STOPPING on SIGTERM). Sessions run in this loop exactly as ``voicecoach run`` runs them;
+the control socket thread only reads state or posts events.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import logging
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from voicecoach.audio.gate import ReferenceGate
+from voicecoach.audio.output import AudioDeviceError, LiveOutput
+from voicecoach.audio.playout import Playout
+from voicecoach.clock import MonotonicClock
+from voicecoach.coach import run_session
+from voicecoach.engine.events import Interrupted, MicLost
+from voicecoach.inbox import Inbox
+from voicecoach.listen import Listener
+from voicecoach.routines.loader import Library
+from voicecoach.service.control import ControlServer, RequestError, dispatch
+from voicecoach.service.notify import HealthWatchdog, Notifier
+from voicecoach.speech.recognizer import Recognizer
+from voicecoach.speech.tts import EspeakSynth
+from voicecoach.speech.voice import VoiceSpeaker
+from voicecoach.store import Store
+from voicecoach.timeline import LiveTimeline, Reporter
+
+log = logging.getLogger(__name__)
+
+TICK_S = 1.0
+BACKOFF_S = (1, 2, 4, 8, 15, 30)
+
+
+@dataclass
+class ServiceState:
+    """What ``voicecoach status`` reports; written by the main loop, read by the socket thread."""
+
+    state: str = "starting"
+    session: str | None = None
+    audio: str = "not open"
+    recognizers: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "state": self.state,
+            "session": self.session,
+            "audio": self.audio,
+            "recognizers": self.recognizers,
+            "last_errors": self.errors[-5:],
+            "uptime_s": round(time.monotonic() - self.started),
+        }
+
+    def error(self, text: str) -> None:
+        """Remember an error for ``status``."""
+        log.warning("%s", text)
+        self.errors = [*self.errors[-9:], text]
+
+
+class Service:
+    """The daemon: devices, sessions, the control socket and systemd's view of it all."""
+
+    def __init__(
+        self,
+        library: Library,
+        store: Store,
+        synth: EspeakSynth,
+        recognizers: Callable[[], list[Recognizer]],
+        socket_path: Path,
+        output_device: int | str | None = None,
+        input_device: int | str | None = None,
+    ) -> None:
+        self.library = library
+        self.store = store
+        self.synth = synth
+        self.make_recognizers = recognizers
+        self.output_device = output_device
+        self.input_device = input_device
+        self.status = ServiceState()
+        self.notifier = Notifier()
+        self.watchdog = HealthWatchdog(self.notifier)
+        self.requests: queue.Queue[str] = queue.Queue()
+        self.session_inbox: Inbox | None = None
+        self.stopping = threading.Event()
+        self.playout = Playout()
+        self.output: LiveOutput | None = None
+        self._next_try = 0.0
+        self._failures = 0
+        self.control = ControlServer(
+            socket_path, dispatch({"status": self._status, "run": self._run, "stop": self._stop})
+        )
+
+    # -- control socket handlers (socket thread: read state, post requests, never block) ----
+    def _status(self, _request: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, **self.status.as_dict()}
+
+    def _run(self, request: dict[str, Any]) -> dict[str, Any]:
+        routine = request.get("routine")
+        if not isinstance(routine, str) or routine not in self.library.routines:
+            raise RequestError(f"no routine called {routine!r}")
+        if self.status.session is not None:
+            raise RequestError(f"a session is running: {self.status.session}")
+        self.requests.put(routine)
+        return {"ok": True, "started": routine}
+
+    def _stop(self, _request: dict[str, Any]) -> dict[str, Any]:
+        inbox = self.session_inbox
+        if inbox is None:
+            return {"ok": True, "stopped": None}
+        inbox.put(Interrupted())
+        return {"ok": True, "stopped": self.status.session}
+
+    # -- audio ----------------------------------------------------------------------------
+    def _ensure_output(self) -> bool:
+        """Keep the speaker open, retrying with back-off; True when it is usable."""
+        if self.output is not None and self.output.healthy:
+            return True
+        if self.output is not None:
+            self.status.error("the audio output failed; reopening it")
+            self.output.close()
+            self.output = None
+        if time.monotonic() < self._next_try:
+            return False
+        try:
+            self.output = LiveOutput(self.playout, self.output_device)
+            self._failures = 0
+            self.status.audio = "open"
+            log.info("audio output open")
+            return True
+        except AudioDeviceError as exc:
+            delay = BACKOFF_S[min(self._failures, len(BACKOFF_S) - 1)]
+            self._failures += 1
+            self._next_try = time.monotonic() + delay
+            self.status.audio = f"waiting for an audio device (next try in {delay} s)"
+            if self._failures == 1:
+                self.status.error(str(exc))
+            return False
+
+    # -- main loop ------------------------------------------------------------------------
+    def run(self) -> int:
+        """Serve until SIGTERM; the exit status."""
+        faulthandler.enable()  # a watchdog abort leaves every thread's stack in the journal
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+        self.control.start()
+        self._ensure_output()
+        self.status.state = "idle"
+        self.notifier.ready(f"idle; audio: {self.status.audio}")
+        try:
+            while not self.stopping.is_set():
+                try:
+                    routine = self.requests.get(timeout=TICK_S)
+                except queue.Empty:
+                    routine = None
+                audio_ok = self._ensure_output()
+                # Healthy: audio flows, or the wait for a device is progressing (bounded back-off).
+                self.watchdog.beat(mic_ok=audio_ok or self._next_try > 0, engine_ticked=True)
+                self.notifier.status(f"{self.status.state}; audio: {self.status.audio}")
+                if routine is not None and not self.stopping.is_set():
+                    if audio_ok:
+                        self._session(routine)
+                    else:
+                        self.status.error(f"cannot start {routine}: no audio device")
+        finally:
+            self.notifier.stopping()
+            self.control.close()
+            if self.output is not None:
+                self.output.close()
+        return 0
+
+    def _on_sigterm(self, _signum: int, _frame: Any) -> None:
+        log.info("SIGTERM: stopping")
+        self.notifier.stopping()
+        self.stopping.set()
+        if self.session_inbox is not None:
+            self.session_inbox.put(Interrupted())  # recorded as interrupted
+
+    def _session(self, routine_id: str) -> None:
+        routine = self.library.routines[routine_id]
+        inbox = Inbox()
+        speaker = VoiceSpeaker(self.synth, self.playout)
+        reporter = Reporter(speaker)
+        listener = Listener(self.make_recognizers(), inbox.put, ReferenceGate())
+        microphone = None
+        try:
+            from voicecoach.audio.microphone import LiveMicrophone  # noqa: PLC0415
+
+            microphone = LiveMicrophone(listener, self.playout, inbox.put, self.input_device)
+        except AudioDeviceError as exc:
+            self.status.error(f"{exc}; the session pauses until a microphone works")
+            inbox.put(MicLost())  # never guide blind
+        self.session_inbox = inbox
+        self.status.state, self.status.session = "session", routine_id
+        self.notifier.status(f"guiding {routine_id}")
+        try:
+            reason = run_session(
+                routine,
+                store=self.store,
+                speaker=speaker,
+                timeline=LiveTimeline(MonotonicClock(), inbox),
+                inbox=inbox,
+            )
+            log.info("session of %s ended: %s", routine_id, reason)
+        finally:
+            self.session_inbox = None
+            self.status.state, self.status.session = "idle", None
+            if microphone is not None:
+                microphone.close()
+            reporter.close()
