@@ -17,8 +17,8 @@ packages=(espeak-ng libespeak-ng1 libportaudio2)
 if [ "$mode" = "--test" ]; then
     # A virtual sound card (PulseAudio null sink and pipe source, reached through ALSA's pulse
     # plugin), other synthetic voices (flite, festival) for recognition tests and the spotter's
-    # training, and sox for audio checks.
-    packages+=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils flite festival sox)
+    # training, and systemd-analyze for checking the units.
+    packages+=(pulseaudio pulseaudio-utils libasound2-plugins flite festival systemd)
 fi
 
 python="${PYTHON:-python3}"
