@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -119,12 +118,3 @@ class LiveMicrophone:
         if closer.is_alive():
             log.warning("the microphone did not close within 2 s; leaving it")
 
-
-def wait_for_blocks(mic: LiveMicrophone, timeout: float = 2.0) -> bool:
-    """Whether the microphone delivers audio within ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if mic.blocks > 2:
-            return True
-        time.sleep(0.02)
-    return False
