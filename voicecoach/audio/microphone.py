@@ -117,4 +117,3 @@ class LiveMicrophone:
         closer.join(2)
         if closer.is_alive():
             log.warning("the microphone did not close within 2 s; leaving it")
-
