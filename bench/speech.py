@@ -98,9 +98,17 @@ def backends() -> dict[str, object]:
     return out
 
 
-def listen(make, mic: np.ndarray, ref: np.ndarray | None = None):
-    """Run fresh recognizers (behind the gate when there is a reference) over a recording."""
-    listener = Listener(make(), lambda _e: None, ReferenceGate() if ref is not None else None)
+def listen(make, mic: np.ndarray, ref: np.ndarray | None = None, echo: bool = True):
+    """Run fresh recognizers over a recording; with a reference, as a session listens.
+
+    ``echo=False`` leaves out the echo canceller (the reference gate alone), for comparison.
+    """
+    if ref is None:
+        listener = Listener(make(), lambda _e: None)
+    elif echo:
+        listener = Listener.for_coach(make(), lambda _e: None)
+    else:
+        listener = Listener(make(), lambda _e: None, ReferenceGate())
     for i in range(0, len(mic), FRAME):
         listener.feed(
             mic[i : i + FRAME], None if ref is None else ref[i : i + FRAME], i / SAMPLE_RATE
@@ -215,7 +223,7 @@ def coach_sessions(tmp: Path) -> list[np.ndarray]:
     return out
 
 
-def coach_false(make, sessions: list[np.ndarray]) -> tuple[float, float]:
+def coach_false(make, sessions: list[np.ndarray], echo: bool = True) -> tuple[float, float]:
     rng = np.random.default_rng(5)
     noise = eval_noise()
     total, seconds = 0, 0.0
@@ -224,12 +232,14 @@ def coach_false(make, sessions: list[np.ndarray]) -> tuple[float, float]:
         mic = mix(np.zeros(len(pcm), np.int16), echo)
         n = noise[int(rng.integers(len(noise)))]
         mic = add_noise(mic, n, 20.0, rms(mic))
-        total += len(listen(make, mic, pcm))
+        total += len(listen(make, mic, pcm, echo))
         seconds += len(pcm) / SAMPLE_RATE
     return total / (seconds / 3600), seconds
 
 
-def barge_in(make, sessions: list[np.ndarray], intents: list[Intent]) -> dict[str, list[bool]]:
+def barge_in(
+    make, sessions: list[np.ndarray], intents: list[Intent], echo: bool = True
+) -> dict[str, list[bool]]:
     rng = np.random.default_rng(9)
     results: dict[str, list[bool]] = defaultdict(list)
     human = [trim(load_input(p)) for p in clips("stop")]
@@ -253,7 +263,7 @@ def barge_in(make, sessions: list[np.ndarray], intents: list[Intent]) -> dict[st
             user = np.zeros(len(piece), np.int16)
             user[at : at + len(phrase)] = phrase[: len(user) - at]
             mic = mix(user, echo)
-            heard = listen(make, mic, piece)
+            heard = listen(make, mic, piece, echo)
             results[f"{sir:+.0f} dB"].append(any(h.intent is intent for h in heard))
     return results
 
@@ -268,10 +278,11 @@ from voicecoach.listen import Listener
 with wave.open({str(clips("_speech_")[0])!r}) as w:
     clip = np.frombuffer(w.readframes(w.getnframes()), np.int16)
 audio = np.resize(clip, 60 * 16000)
-listener = Listener(backends()[{name!r}](), lambda _e: None)
+coach = np.roll(audio, 16000) // 2  # a reference: the canceller and gate work as in a session
+listener = Listener.for_coach(backends()[{name!r}](), lambda _e: None)
 t = time.process_time()
 for i in range(0, len(audio), 320):
-    listener.feed(audio[i : i + 320], None, i / 16000)
+    listener.feed(audio[i : i + 320], coach[i : i + 320], i / 16000)
 dt = time.process_time() - t
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent across exec.
 hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
@@ -312,7 +323,18 @@ def main() -> None:
             "cost": cost(name),
         }
         print(name, "done", round(time.monotonic() - started), file=sys.stderr)
-    tables = render_tables(report)
+    spotter = makers["spotter"]
+    echo_rows = {
+        "reference gate only": (
+            coach_false(spotter, sessions, echo=False),
+            barge_in(spotter, sessions, [Intent.STOP, Intent.PAIN], echo=False),
+        ),
+        "echo canceller + reference gate (used)": (
+            report["spotter"]["coach"],
+            report["spotter"]["barge"],
+        ),
+    }
+    tables = render_tables(report, echo_rows)
     write_section("speech", tables)
     replace_section(
         "benchmark", f"From `python bench/speech.py` (its table in docs/benchmarks.md):\n\n{tables}"
@@ -320,7 +342,7 @@ def main() -> None:
     print(tables)
 
 
-def render_tables(report: dict) -> str:
+def render_tables(report: dict, echo_rows: dict) -> str:
     names = list(report)
     lines = [
         'Recall (detections of the right intent). Human: the 6 Speech Commands "stop" clips',
@@ -365,6 +387,17 @@ def render_tables(report: dict) -> str:
     for level in ("+0 dB", "-6 dB"):
         lines.append(
             f"| {level} | " + " | ".join(pct(report[n]["barge"][level]) for n in names) + " |"
+        )
+    lines += [
+        "",
+        "Echo handling, measured with the spotter: the coach's voice in a room as above.",
+        "",
+        "| echo handling | false commands per hour from the coach | barge-in +0 dB | barge-in -6 dB |",
+        "|---|---|---|---|",
+    ]
+    for label, (coach, barge) in echo_rows.items():
+        lines.append(
+            f"| {label} | {coach[0]:.0f} | {pct(barge['+0 dB'])} | {pct(barge['-6 dB'])} |"
         )
     lines += [
         "",

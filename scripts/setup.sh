@@ -12,8 +12,8 @@ cd "$here"
 
 mode="${1:-run}"
 
-# espeak-ng speaks; PortAudio reaches the sound card.
-packages=(espeak-ng libespeak-ng1 libportaudio2)
+# espeak-ng speaks; PortAudio reaches the sound card; speexdsp cancels the coach's echo.
+packages=(espeak-ng libespeak-ng1 libportaudio2 libspeexdsp1)
 if [ "$mode" = "--test" ]; then
     # A virtual sound card (PulseAudio null sink and pipe source, reached through ALSA's pulse
     # plugin), other synthetic voices (flite, festival) for recognition tests and the spotter's

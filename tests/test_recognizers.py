@@ -16,6 +16,7 @@ import soxr
 from click.testing import CliRunner
 
 from voicecoach.audio import SAMPLE_RATE
+from voicecoach.audio.echo import EchoCanceller
 from voicecoach.audio.gate import FRAME, ReferenceGate
 from voicecoach.audio.replay import RecordedMicrophone, RoomEcho, mix
 from voicecoach.cli import cli
@@ -196,6 +197,52 @@ def test_gate_tells_the_coach_echo_from_the_user():
     assert not gate.allows(late_coach - 0.5, late_coach)
     # The user over the coach: believed.
     assert gate.allows(at / SAMPLE_RATE, (at + len(phrase)) / SAMPLE_RATE)
+
+
+def _coach_speech(synth: EspeakSynth, seconds: float) -> np.ndarray:
+    lines = ["Lie on your back with your knees bent.", "Breathe out slowly, and rest."]
+    out = np.concatenate([synth.render(t) for t in lines * 20])
+    return out[: int(seconds * SAMPLE_RATE)]
+
+
+def _energy_db(pcm: np.ndarray) -> float:
+    return 10 * np.log10(np.mean(pcm.astype(np.float64) ** 2) + 1)
+
+
+def test_echo_canceller_removes_the_coachs_echo_and_keeps_the_user():
+    synth = EspeakSynth()
+    coach = _coach_speech(synth, 12.0)
+    echo = mix(np.zeros(len(coach), np.int16), RoomEcho(0.0).apply(coach))
+    user = np.zeros(len(coach), np.int16)
+    phrase = synth.render("that hurts")
+    at = 10 * SAMPLE_RATE
+    user[at : at + len(phrase)] = phrase
+    mic = mix(user, echo.astype(np.float64))
+    canceller = EchoCanceller()
+    out = np.concatenate(
+        [
+            canceller.process(mic[i : i + FRAME], coach[i : i + FRAME])
+            for i in range(0, len(coach) - FRAME + 1, FRAME)
+        ]
+    )
+    # After a few seconds of learning the room, the coach alone is mostly gone ...
+    coach_only = slice(6 * SAMPLE_RATE, at)
+    assert _energy_db(echo[coach_only]) - _energy_db(out[coach_only]) > 15
+    # ... while the user, speaking as loud as the echo, comes through nearly whole.
+    span = slice(at, at + len(phrase))
+    residue = out[span].astype(np.float64) - user[span]
+    assert _energy_db(user[span]) - _energy_db(residue) > 10
+
+
+def test_echo_canceller_refuses_frames_of_the_wrong_size():
+    with pytest.raises(ValueError, match="320"):
+        EchoCanceller().process(np.zeros(160, np.int16), np.zeros(160, np.int16))
+
+
+def test_listener_for_a_session_cancels_echo_and_gates():
+    listener = Listener.for_coach([], lambda _e: None)
+    assert isinstance(listener.echo, EchoCanceller)
+    assert isinstance(listener.gate, ReferenceGate)
 
 
 class ScriptedRecognizer:

@@ -162,11 +162,6 @@ def test_the_coachs_own_voice_in_a_room_changes_nothing(setup):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: at equal level the spotter misses this synthetic 'that hurts' under the "
-    "coach's voice; barge-in recall is in docs/benchmarks.md",
-)
 def test_that_hurts_over_the_coachs_voice_at_equal_level_still_drops(setup):
     base = setup["base"]["wav"]
     # Say it while the coach is speaking the first exercise's setup, as loud as the echo.

@@ -20,7 +20,6 @@ import numpy as np
 
 from voicecoach import __version__, config, paths
 from voicecoach.audio import SAMPLE_RATE
-from voicecoach.audio.gate import ReferenceGate
 from voicecoach.audio.microphone import LiveMicrophone
 from voicecoach.audio.output import AudioDeviceError, FileOutput, LiveOutput
 from voicecoach.audio.playout import Playout
@@ -460,7 +459,7 @@ def run(
             listener, mic, room = None, None, None
             if audio_in is not None:
                 recognizers = _recognizers(asr, vosk_model, spotter)
-                listener = Listener(recognizers, inbox.put, ReferenceGate())
+                listener = Listener.for_coach(recognizers, inbox.put)
                 mic = RecordedMicrophone(load_input(audio_in))
                 room = RoomEcho(room_echo_db) if room_echo_db is not None else None
             timeline = RenderTimeline(output, voice_speaker, inbox, listener, mic, room)
@@ -470,7 +469,7 @@ def run(
             closers += [reporter.close, live.close]
             timeline = LiveTimeline(MonotonicClock(), inbox)
             recognizers = _recognizers(asr, vosk_model, spotter)
-            listener = Listener(recognizers, inbox.put, ReferenceGate())
+            listener = Listener.for_coach(recognizers, inbox.put)
             device_in = _device(input_device) or settings.config.audio.input_device
             try:
                 microphone = LiveMicrophone(listener, playout, inbox.put, device_in)

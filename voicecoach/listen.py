@@ -1,8 +1,9 @@
 """The listener: microphone frames in, command events out, through recognizers and the gate.
 
-Several recognizers run side by side (the general one and the safety spotter); a detection
-becomes a ``CommandHeard`` only if the reference gate believes it came from the user, and one
-intent is reported once per refractory period whichever recognizer heard it.
+Several recognizers run side by side (the general one and the safety spotter). Each frame first
+has the coach's echo cancelled (what was played is known exactly); a detection becomes a
+``CommandHeard`` only if the reference gate believes it came from the user, and one intent is
+reported once per refractory period whichever recognizer heard it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from voicecoach.audio.echo import EchoCanceller, EchoUnavailable
 from voicecoach.audio.gate import FRAME, ReferenceGate
 from voicecoach.engine.events import CommandHeard, Event
 from voicecoach.speech.recognizer import Detection, Recognizer
@@ -29,10 +31,12 @@ class Listener:
         recognizers: Sequence[Recognizer],
         post: Callable[[Event], None],
         gate: ReferenceGate | None = None,
+        echo: EchoCanceller | None = None,
     ) -> None:
         self.recognizers = list(recognizers)
         self.post = post
         self.gate = gate
+        self.echo = echo
         self.heard: list[Detection] = []  # everything accepted, for logs and tests
         self.rejected: list[Detection] = []  # heard but judged to be the coach's own voice
         self._mic = np.zeros(0, np.int16)
@@ -53,7 +57,21 @@ class Listener:
             self._frame(frame, ref_frame, self._t)
             self._t += FRAME / 16000
 
+    @classmethod
+    def for_coach(
+        cls, recognizers: Sequence[Recognizer], post: Callable[[Event], None]
+    ) -> Listener:
+        """A listener for a live or replayed session: echo canceller (if installed) and gate."""
+        try:
+            echo: EchoCanceller | None = EchoCanceller()
+        except EchoUnavailable as exc:
+            log.warning("no echo cancellation, barge-in will be heard less well: %s", exc)
+            echo = None
+        return cls(recognizers, post, ReferenceGate(), echo)
+
     def _frame(self, mic: np.ndarray, ref: np.ndarray, t: float) -> None:
+        if self.echo is not None:
+            mic = self.echo.process(mic, ref)
         if self.gate is not None:
             self.gate.update(mic, ref, t)
         for recognizer in self.recognizers:

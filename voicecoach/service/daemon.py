@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voicecoach.audio.gate import ReferenceGate
 from voicecoach.audio.output import AudioDeviceError, LiveOutput
 from voicecoach.audio.playout import Playout
 from voicecoach.clock import MonotonicClock
@@ -194,7 +193,7 @@ class Service:
         inbox = Inbox()
         speaker = VoiceSpeaker(self.synth, self.playout)
         reporter = Reporter(speaker)
-        listener = Listener(self.make_recognizers(), inbox.put, ReferenceGate())
+        listener = Listener.for_coach(self.make_recognizers(), inbox.put)
         microphone = None
         try:
             from voicecoach.audio.microphone import LiveMicrophone  # noqa: PLC0415
