@@ -121,12 +121,14 @@ def first_count(pcm: np.ndarray) -> float:
     raise AssertionError("no counted hold found")
 
 
-def speech_sentences(without_commands: bool = True) -> np.ndarray:
+def speech_sentences(without_commands: bool = True, held_out: bool = False) -> np.ndarray:
     """The shared read sentences, one after another with short pauses.
 
     Sentences whose transcript holds a command phrase ("not to stop more than ten minutes")
-    are left out by default: hearing that "stop" is not a false command.
+    are left out by default: hearing that "stop" is not a false command. ``held_out``: only the
+    half the spotter never trained on.
     """
+    from voicecoach.speech.spotter.train import in_training_split
     from voicecoach.vocabulary import find_command_phrase
 
     parts = []
@@ -134,6 +136,8 @@ def speech_sentences(without_commands: bool = True) -> np.ndarray:
         if row["word"] != "_speech_":
             continue
         if without_commands and find_command_phrase(row["transcript"]):
+            continue
+        if held_out and in_training_split(row):
             continue
         parts += [load_input(SHARED / row["file"]), np.zeros(SAMPLE_RATE // 3, np.int16)]
     return np.concatenate(parts)

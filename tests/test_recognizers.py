@@ -24,6 +24,7 @@ from voicecoach.engine.events import CommandHeard
 from voicecoach.listen import Listener
 from voicecoach.speech.models import ModelArchive, ModelNotFound, download, find_vosk_model
 from voicecoach.speech.recognizer import Detection
+from voicecoach.speech.spotter.voices import espeak_env
 from voicecoach.speech.tts import EspeakSynth
 from voicecoach.speech.vosk_asr import parse_result
 from voicecoach.vocabulary import PHRASES, PHRASES_BY_LANGUAGE, Intent
@@ -40,7 +41,10 @@ def feed(recognizer, pcm: np.ndarray, t0: float = 0.0) -> list[Detection]:
 
 def espeak(text: str, voice: str) -> np.ndarray:
     data = subprocess.run(
-        ["espeak-ng", "-v", voice, "--stdout", text], capture_output=True, check=True
+        ["espeak-ng", "-v", voice, "--stdout", text],
+        capture_output=True,
+        check=True,
+        env=espeak_env(),
     ).stdout
     with wave.open(io.BytesIO(data)) as w:
         pcm = np.frombuffer(w.readframes(w.getnframes()), np.int16)

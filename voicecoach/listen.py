@@ -1,9 +1,9 @@
 """The listener: microphone frames in, command events out, through recognizers and the gate.
 
-Several recognizers run side by side (the general one and the safety spotter). Each frame first
-has the coach's echo cancelled (what was played is known exactly); a detection becomes a
-``CommandHeard`` only if the reference gate believes it came from the user, and one intent is
-reported once per refractory period whichever recognizer heard it.
+Several recognizers run side by side (the general one and the safety spotter) and hear each
+frame with the coach's echo cancelled (what was played is known exactly); a detection becomes a
+``CommandHeard`` only if the reference gate, judging the raw microphone, believes it came from
+the user, and one intent is reported once per refractory period whichever recognizer heard it.
 """
 
 from __future__ import annotations
@@ -70,10 +70,13 @@ class Listener:
         return cls(recognizers, post, ReferenceGate(), echo)
 
     def _frame(self, mic: np.ndarray, ref: np.ndarray, t: float) -> None:
-        if self.echo is not None:
-            mic = self.echo.process(mic, ref)
+        # The gate judges the raw microphone: the echo there is a steady linear image of the
+        # reference and so predictable; after the canceller it is a residue that jumps while
+        # the filter adapts. The recognizers hear the cleaned signal.
         if self.gate is not None:
             self.gate.update(mic, ref, t)
+        if self.echo is not None:
+            mic = self.echo.process(mic, ref)
         for recognizer in self.recognizers:
             for d in recognizer.accept(mic, t):
                 self._consider(d)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import subprocess
 import tempfile
@@ -87,6 +88,16 @@ def available_engines() -> list[str]:
     ]
 
 
+def espeak_env() -> dict[str, str]:
+    """The environment for an espeak-ng process that renders to --stdout.
+
+    espeak-ng starts a PulseAudio client even then, and that was measured to perturb its
+    output (a different waveform on some runs, e.g. the first in a new home directory). With no
+    server to look for, every run renders the same samples.
+    """
+    return {**os.environ, "PULSE_SERVER": "none"}
+
+
 def render(voice: Voice, text: str) -> np.ndarray:
     """Speak ``text`` with ``voice``; 16 kHz int16, silence trimmed at both ends."""
     stretch = 160 / voice.rate
@@ -102,7 +113,8 @@ def render(voice: Voice, text: str) -> np.ndarray:
             "--stdout",
             text,
         ]
-        pcm = _wav_pcm(subprocess.run(cmd, capture_output=True, check=True).stdout)
+        run = subprocess.run(cmd, capture_output=True, check=True, env=espeak_env())
+        pcm = _wav_pcm(run.stdout)
     elif voice.engine == "flite":
         with tempfile.TemporaryDirectory() as d:
             out = Path(d) / "x.wav"
