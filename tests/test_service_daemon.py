@@ -118,3 +118,25 @@ def test_status_without_a_service_exits_3(tmp_path: Path):
     env = dict(os.environ, VOICECOACH_RUNTIME_DIR=str(tmp_path / "run"))
     result = _cli(env, "status")
     assert result.returncode == 3 and "No voicecoach service is running" in result.stderr
+
+
+def test_a_session_feeds_the_watchdog_from_its_own_waits():
+    from voicecoach.clock import MonotonicClock
+    from voicecoach.engine.events import Interrupted
+    from voicecoach.inbox import Inbox
+    from voicecoach.service import daemon
+    from voicecoach.timeline import LiveTimeline
+
+    beats: list[float] = []
+    inbox = Inbox()
+    clock = MonotonicClock(scale=0.05)  # 20 session seconds pass in each real second
+    timeline = daemon.HeartbeatTimeline(LiveTimeline(clock, inbox), lambda: beats.append(1))
+    start = timeline.now()
+    assert timeline.wait(start + 5 * daemon.TICK_S) is None  # a long wait reaches its deadline
+    assert len(beats) >= 5  # ... beating once per slice of it, not once in all
+    inbox.put(Interrupted())
+    assert timeline.wait(None) == Interrupted()  # an event still ends a wait at once
+    # A session whose loop stops waiting stops beating: nothing beats on its own.
+    count = len(beats)
+    time.sleep(0.2)
+    assert len(beats) == count

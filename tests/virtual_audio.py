@@ -215,3 +215,113 @@ class MicFeeder:
         """Stop writing (the microphone goes silent, as if unplugged)."""
         self._stop.set()
         self._thread.join(2)
+
+
+PLUGGABLE = "coachmic"  # the ALSA device name of the pluggable microphone
+
+
+class PluggableMicrophone:
+    """A microphone on its own PulseAudio server, which can be unplugged and plugged back.
+
+    It lives on a second server because a server moves a recording stream whose source
+    disappears to another source (here: the speaker's monitor), which is not what unplugging a
+    USB microphone on the device does. Alone on its server, the source takes its stream with it.
+    ALSA reaches it as the device ``coachmic`` (written to ``home/.asoundrc``: the home of the
+    process under test); audio is fed in real time, following the pipe through unplug and replug.
+    """
+
+    def __init__(self, tmp: Path, home: Path) -> None:
+        import threading
+
+        self.runtime = tmp / "mic-runtime"
+        self.runtime.mkdir(mode=0o700)
+        self.fifo = self.runtime / "mic.fifo"
+        socket = self.runtime / "native"
+        self.env = dict(os.environ, PULSE_SERVER=f"unix:{socket}", HOME=str(tmp))
+        self.server = subprocess.Popen(
+            [
+                "pulseaudio",
+                "--daemonize=no",
+                "--exit-idle-time=-1",
+                "--disallow-exit",
+                "--use-pid-file=no",
+                "-n",
+                "--log-target=stderr",
+                "-L",
+                f"module-native-protocol-unix socket={socket} auth-anonymous=1",
+            ],
+            env=dict(self.env, XDG_RUNTIME_DIR=str(self.runtime)),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while subprocess.run(["pactl", "info"], env=self.env, capture_output=True).returncode:
+            if self.server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the microphone's pulseaudio did not start")
+            time.sleep(0.05)
+        asoundrc = home / ".asoundrc"
+        asoundrc.write_text(
+            f'pcm.{PLUGGABLE} {{ type pulse; server "unix:{socket}"; device "{SOURCE}" }}\n'
+        )
+        self.module: str | None = None
+        self.plug()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._feed, daemon=True)
+        self._thread.start()
+
+    def _pactl(self, *args: str) -> str:
+        return subprocess.run(
+            ["pactl", *args], env=self.env, check=True, capture_output=True, text=True
+        ).stdout
+
+    def plug(self) -> None:
+        """The microphone appears."""
+        self.module = self._pactl(
+            "load-module",
+            "module-pipe-source",
+            f"source_name={SOURCE}",
+            f"file={self.fifo}",
+            "format=s16le",
+            f"rate={RATE}",
+            "channels=1",
+        ).strip()
+
+    def unplug(self) -> None:
+        """The microphone disappears, and its stream with it."""
+        if self.module is not None:
+            self._pactl("unload-module", self.module)
+            self.module = None
+
+    def _feed(self) -> None:
+        """Quiet noise into the pipe in real time, reopening it after each replug."""
+        rng = np.random.default_rng(0)
+        block = RATE // 50
+        while not self._stop.is_set():
+            try:
+                fd = os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # no source reading the pipe now: unplugged
+                time.sleep(0.05)
+                continue
+            os.set_blocking(fd, True)
+            start, sent = time.monotonic(), 0
+            try:
+                while not self._stop.is_set():
+                    os.write(fd, (rng.normal(0, 30, block)).astype("<i2").tobytes())
+                    sent += block
+                    delay = start + sent / RATE - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+            except OSError:  # the source went away
+                pass
+            finally:
+                os.close(fd)
+
+    def close(self) -> None:
+        """Stop feeding and the server."""
+        self._stop.set()
+        self._thread.join(2)
+        self.server.terminate()
+        try:
+            self.server.wait(5)
+        except subprocess.TimeoutExpired:
+            self.server.kill()

@@ -81,6 +81,7 @@ def run_session(
         nonlocal state, reason
         for effect in effects:
             if isinstance(effect, Say):
+                log.info("coach: %s", effect.text)  # the journal shows what was said, and when
                 speaker.say(effect.text, effect.utterance, lambda u: inbox.put(SpeechFinished(u)))
             elif isinstance(effect, Count):
                 speaker.count(effect.text)

@@ -3,7 +3,9 @@
 The PortAudio callback only copies the block into a bounded queue (dropping, and counting, the
 oldest when the listener falls behind); a thread takes blocks, finds what the speaker played at
 the same instant (the reference), and runs the listener. When blocks stop arriving the coach is
-told (``MicLost``), so guidance pauses instead of carrying on blind; when they return, ``MicBack``.
+told (``MicLost``), so guidance pauses instead of carrying on blind. The same thread then closes
+the dead stream and opens a new one with growing back-off (an unplugged USB microphone comes
+back as a new device); when blocks flow again, ``MicBack``. No crash, no restart loop.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,10 +29,16 @@ log = logging.getLogger(__name__)
 
 #: No microphone block for this long means the microphone is gone.
 SILENT_FOR_S = 1.0
+#: Waits between attempts to reopen a lost microphone (the last one repeats).
+REOPEN_BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 class LiveMicrophone:
-    """Runs the listener on the microphone until closed."""
+    """Runs the listener on the microphone until closed, reopening it when it is lost.
+
+    ``wait_for_device``: a microphone that cannot be opened now is a state to wait in (the
+    session hears ``MicLost`` at once and the thread keeps trying), not an error.
+    """
 
     def __init__(
         self,
@@ -37,41 +46,107 @@ class LiveMicrophone:
         playout: Playout | None,
         post: Callable[[Event], None],
         device: int | str | None = None,
+        wait_for_device: bool = False,
     ) -> None:
-        import sounddevice as sd  # noqa: PLC0415
-
         self.listener = listener
         self.playout = playout
         self.post = post
+        self.device = device
         self.overflows = 0  # blocks dropped because the listener fell behind
         self.status_flags = 0
         self.blocks = 0
-        self._queue: queue.Queue[tuple[np.ndarray, float]] = queue.Queue(maxsize=50)
+        self.reopened = 0  # times a lost microphone was opened again
+        self.lost = False
+        self.next_try = 0.0  # monotonic time of the next reopen attempt while lost
+        self._failures = 0
+        self._generation = 0  # blocks from a stream already given up are dropped
+        self._queue: queue.Queue[tuple[int, np.ndarray, float]] = queue.Queue(maxsize=50)
         self._stop = threading.Event()
+        self._stream: Any = None
         try:
-            self._stream = sd.InputStream(
+            self._open()
+        except AudioDeviceError:
+            if not wait_for_device:
+                raise
+            log.warning("no microphone yet; waiting for one")
+            self._mark_lost()
+        self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
+        self._thread.start()
+
+    # -- the stream ----------------------------------------------------------------------
+    def _open(self) -> None:
+        import sounddevice as sd  # noqa: PLC0415
+
+        self._generation += 1
+        generation = self._generation
+
+        def callback(indata: Any, _frames: int, time_info: Any, status: Any) -> None:
+            if status:
+                self.status_flags += 1
+            block = (generation, indata[:, 0].copy(), float(time_info.inputBufferAdcTime))
+            try:
+                self._queue.put_nowait(block)
+            except queue.Full:
+                self.overflows += 1
+
+        try:
+            stream = sd.InputStream(
                 samplerate=SAMPLE_RATE,
                 channels=1,
                 dtype="int16",
                 blocksize=BLOCK,
-                device=device,
-                callback=self._callback,
+                device=self.device,
+                callback=callback,
             )
-            self._stream.start()
+            stream.start()
         except Exception as exc:  # PortAudioError, ValueError
             raise AudioDeviceError(f"cannot open the microphone: {exc}") from exc
-        self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
-        self._thread.start()
+        self._stream = stream
 
-    def _callback(self, indata: Any, _frames: int, time_info: Any, status: Any) -> None:
-        if status:
-            self.status_flags += 1
-        block = (indata[:, 0].copy(), float(time_info.inputBufferAdcTime))
+    def _close_stream(self) -> None:
+        """Close the current stream in the background: a dead device can block PortAudio."""
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+
+        def shut() -> None:
+            try:
+                stream.abort()
+                stream.close()
+            except Exception as exc:  # a vanished device may refuse even this
+                log.info("closing the old microphone stream: %s", exc)
+
+        closer = threading.Thread(target=shut, name="close-microphone", daemon=True)
+        closer.start()
+        closer.join(2)
+        if closer.is_alive():
+            log.warning("the microphone did not close within 2 s; leaving it")
+
+    def _mark_lost(self) -> None:
+        self.lost = True
+        self._failures = 0
+        self.next_try = time.monotonic()
+        self.post(MicLost())
+
+    def _try_reopen(self) -> None:
+        self._close_stream()
         try:
-            self._queue.put_nowait(block)
-        except queue.Full:
-            self.overflows += 1
+            self._open()
+            self.reopened += 1
+            log.info("microphone reopened; waiting for sound from it")
+            # It counts as back only when blocks arrive; until then keep the back-off going.
+        except AudioDeviceError as exc:
+            log.info("%s", exc)
+        delay = REOPEN_BACKOFF_S[min(self._failures, len(REOPEN_BACKOFF_S) - 1)]
+        self._failures += 1
+        self.next_try = time.monotonic() + max(delay, SILENT_FOR_S)
 
+    @property
+    def progressing(self) -> bool:
+        """For the watchdog: blocks flow, or the wait for the device is on schedule."""
+        return not self.lost or time.monotonic() < self.next_try + 2 * SILENT_FOR_S
+
+    # -- the listener thread -------------------------------------------------------------
     def _reference(self, n: int, adc_time: float) -> np.ndarray | None:
         """What the speaker was playing when this block was captured."""
         if self.playout is None or self.playout.timing is None:
@@ -81,39 +156,34 @@ class LiveMicrophone:
         return self.playout.played(start, n)
 
     def _run(self) -> None:
-        lost = False
         t = 0.0
         while not self._stop.is_set():
+            timeout = SILENT_FOR_S
+            if self.lost:
+                timeout = min(SILENT_FOR_S, max(0.0, self.next_try - time.monotonic()))
             try:
-                pcm, adc_time = self._queue.get(timeout=SILENT_FOR_S)
+                generation, pcm, adc_time = self._queue.get(timeout=timeout)
             except queue.Empty:
-                if not lost and not self._stop.is_set():
+                if self._stop.is_set():
+                    break
+                if not self.lost:
                     log.warning("no microphone input for %.1f s", SILENT_FOR_S)
-                    lost = True
-                    self.post(MicLost())
+                    self._mark_lost()
+                if time.monotonic() >= self.next_try:
+                    self._try_reopen()
                 continue
-            if lost:
-                lost = False
+            if generation != self._generation:
+                continue  # a late block from a stream already given up
+            if self.lost:
+                self.lost = False
+                log.info("microphone back")
                 self.post(MicBack())
             self.blocks += 1
             self.listener.feed(pcm, self._reference(len(pcm), adc_time), t)
             t += len(pcm) / SAMPLE_RATE
 
     def close(self) -> None:
-        """Stop listening and close the stream.
-
-        A stalled input (an unplugged device, a source with no data) can block PortAudio's
-        close, so it happens in the background: ending a session must never hang on it.
-        """
+        """Stop listening and close the stream (never hangs on a dead device)."""
         self._stop.set()
         self._thread.join(2)
-
-        def shut() -> None:
-            self._stream.abort()
-            self._stream.close()
-
-        closer = threading.Thread(target=shut, name="close-microphone", daemon=True)
-        closer.start()
-        closer.join(2)
-        if closer.is_alive():
-            log.warning("the microphone did not close within 2 s; leaving it")
+        self._close_stream()

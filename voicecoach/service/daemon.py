@@ -25,7 +25,7 @@ from voicecoach.audio.output import AudioDeviceError, LiveOutput
 from voicecoach.audio.playout import Playout
 from voicecoach.clock import MonotonicClock
 from voicecoach.coach import run_session
-from voicecoach.engine.events import Interrupted, MicLost
+from voicecoach.engine.events import Event, Interrupted, MicLost
 from voicecoach.inbox import Inbox
 from voicecoach.listen import Listener
 from voicecoach.routines.loader import Library
@@ -50,6 +50,7 @@ class ServiceState:
     state: str = "starting"
     session: str | None = None
     audio: str = "not open"
+    microphone: str = "closed until a session"
     recognizers: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
@@ -60,6 +61,7 @@ class ServiceState:
             "state": self.state,
             "session": self.session,
             "audio": self.audio,
+            "microphone": self.microphone,
             "recognizers": self.recognizers,
             "last_errors": self.errors[-5:],
             "uptime_s": round(time.monotonic() - self.started),
@@ -69,6 +71,33 @@ class ServiceState:
         """Remember an error for ``status``."""
         log.warning("%s", text)
         self.errors = [*self.errors[-9:], text]
+
+
+class HeartbeatTimeline:
+    """A live timeline that feeds the watchdog while a session runs.
+
+    The session loop waits on this timeline; every wait is cut into slices of at most
+    ``TICK_S`` and each slice calls ``beat``, so the watchdog hears from the engine's own loop
+    (a hung engine stops the beats) and ``beat`` adds the microphone's health.
+    """
+
+    def __init__(self, inner: LiveTimeline, beat: Callable[[], None]) -> None:
+        self.inner = inner
+        self.beat = beat
+
+    def now(self) -> float:
+        """Session seconds."""
+        return self.inner.now()
+
+    def wait(self, deadline: float | None) -> Event | None:
+        """The next event, or None at ``deadline``, beating at least every ``TICK_S``."""
+        while True:
+            self.beat()
+            slice_end = self.inner.now() + TICK_S
+            until = slice_end if deadline is None else min(deadline, slice_end)
+            event = self.inner.wait(until)
+            if event is not None or until == deadline:
+                return event
 
 
 class Service:
@@ -198,25 +227,36 @@ class Service:
         try:
             from voicecoach.audio.microphone import LiveMicrophone  # noqa: PLC0415
 
-            microphone = LiveMicrophone(listener, self.playout, inbox.put, self.input_device)
-        except AudioDeviceError as exc:
-            self.status.error(f"{exc}; the session pauses until a microphone works")
+            # A missing microphone is waited for: the session hears MicLost and pauses.
+            microphone = LiveMicrophone(
+                listener, self.playout, inbox.put, self.input_device, wait_for_device=True
+            )
+        except (AudioDeviceError, OSError, ImportError) as exc:  # no PortAudio at all
+            self.status.error(f"{exc}; the session pauses")
             inbox.put(MicLost())  # never guide blind
         self.session_inbox = inbox
         self.status.state, self.status.session = "session", routine_id
         self.notifier.status(f"guiding {routine_id}")
+
+        def beat() -> None:
+            mic_ok = microphone is not None and microphone.progressing
+            if microphone is not None:
+                self.status.microphone = "lost; reopening" if microphone.lost else "listening"
+            self.watchdog.beat(mic_ok=mic_ok, engine_ticked=True)
+
         try:
             reason = run_session(
                 routine,
                 store=self.store,
                 speaker=speaker,
-                timeline=LiveTimeline(MonotonicClock(), inbox),
+                timeline=HeartbeatTimeline(LiveTimeline(MonotonicClock(), inbox), beat),
                 inbox=inbox,
             )
             log.info("session of %s ended: %s", routine_id, reason)
         finally:
             self.session_inbox = None
             self.status.state, self.status.session = "idle", None
+            self.status.microphone = "closed until a session"
             if microphone is not None:
                 microphone.close()
             reporter.close()
