@@ -224,7 +224,7 @@ def coach_sessions(tmp: Path) -> list[np.ndarray]:
     return out
 
 
-def coach_false(make, sessions: list[np.ndarray], echo: bool = True) -> tuple[float, float]:
+def coach_false(make, sessions: list[np.ndarray], cancel_echo: bool = True) -> tuple[float, float]:
     rng = np.random.default_rng(5)
     noise = eval_noise()
     total, seconds = 0, 0.0
@@ -233,7 +233,7 @@ def coach_false(make, sessions: list[np.ndarray], echo: bool = True) -> tuple[fl
         mic = mix(np.zeros(len(pcm), np.int16), echo)
         n = noise[int(rng.integers(len(noise)))]
         mic = add_noise(mic, n, 20.0, rms(mic))
-        total += len(listen(make, mic, pcm, echo))
+        total += len(listen(make, mic, pcm, cancel_echo))
         seconds += len(pcm) / SAMPLE_RATE
     return total / (seconds / 3600), seconds
 
@@ -326,7 +326,7 @@ def main() -> None:
     spotter = makers["spotter"]
     echo_rows = {
         "reference gate only": (
-            coach_false(spotter, sessions, echo=False),
+            coach_false(spotter, sessions, cancel_echo=False),
             barge_in(spotter, sessions, [Intent.STOP, Intent.PAIN], echo=False),
         ),
         "echo canceller + reference gate (used)": (

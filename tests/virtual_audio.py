@@ -265,6 +265,7 @@ class PluggableMicrophone:
         )
         self.module: str | None = None
         self.plug()
+        self._said: list[np.ndarray] = []  # queued speech, fed in place of the quiet noise
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._feed, daemon=True)
         self._thread.start()
@@ -292,6 +293,10 @@ class PluggableMicrophone:
             self._pactl("unload-module", self.module)
             self.module = None
 
+    def say(self, pcm: np.ndarray) -> None:
+        """Speak into the microphone (16 kHz int16), as soon as what was queued before is done."""
+        self._said.append(pcm.astype(np.int16))
+
     def _feed(self) -> None:
         """Quiet noise into the pipe in real time, reopening it after each replug."""
         rng = np.random.default_rng(0)
@@ -305,8 +310,14 @@ class PluggableMicrophone:
             os.set_blocking(fd, True)
             start, sent = time.monotonic(), 0
             try:
+                speech = np.zeros(0, np.int16)
                 while not self._stop.is_set():
-                    os.write(fd, (rng.normal(0, 30, block)).astype("<i2").tobytes())
+                    if not speech.size and self._said:
+                        speech = self._said.pop(0)
+                    chunk = rng.normal(0, 30, block).astype(np.int16)
+                    part, speech = speech[:block], speech[block:]
+                    chunk[: len(part)] += part
+                    os.write(fd, chunk.astype("<i2").tobytes())
                     sent += block
                     delay = start + sent / RATE - time.monotonic()
                     if delay > 0:

@@ -650,11 +650,14 @@ def serve(
 ) -> None:
     """Run as a service that owns the speaker and microphone.
 
-    Sessions are asked for over the control socket (voicecoach run, status, stop); systemd is
-    told of readiness and health (Type=notify, watchdog).
+    Between sessions it listens for "start <routine>" and "what can I do", and announces the
+    reminders in the config file. Sessions are also asked for over the control socket
+    (voicecoach run, status, stop); systemd is told of readiness and health (Type=notify,
+    watchdog).
     """
     from voicecoach.service.control import default_socket_path  # noqa: PLC0415
     from voicecoach.service.daemon import Service  # noqa: PLC0415
+    from voicecoach.service.idle import FullTranscriber  # noqa: PLC0415
 
     library = _library(settings)  # routines validated before READY
     store = _open_store(settings, recover=True)
@@ -666,6 +669,8 @@ def serve(
         default_socket_path(),
         _device(output_device) or settings.config.audio.output_device,
         _device(input_device) or settings.config.audio.input_device,
+        reminders=settings.config.reminders,
+        transcriber=lambda: FullTranscriber().transcribe,
     )
     service.status.recognizers = [r.name for r in _recognizers(asr, vosk_model, spotter)]
     try:

@@ -9,12 +9,17 @@ volume = 100        # 0-200
 [audio]
 output_device = "pulse"   # a name fragment or an index (voicecoach devices)
 input_device = "pulse"
+
+[[reminders]]             # voicecoach serve announces these, then waits for "start"
+at = "08:30"              # local time, 24-hour
+routine = "morning-mobility"
 ```
 Command-line options override it.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,11 +41,21 @@ class AudioSettings:
 
 
 @dataclass(frozen=True)
+class Reminder:
+    """Announce ``routine`` every day at ``hour``:``minute`` (local time)."""
+
+    hour: int
+    minute: int
+    routine: str
+
+
+@dataclass(frozen=True)
 class FileConfig:
     """What the config file says."""
 
     voice: VoiceSettings = field(default_factory=VoiceSettings)
     audio: AudioSettings = field(default_factory=AudioSettings)
+    reminders: tuple[Reminder, ...] = ()
 
 
 _LIMITS = {"rate": (80, 450), "volume": (0, 200)}
@@ -60,7 +75,7 @@ def load(path: Path) -> FileConfig:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    unknown = set(data) - {"voice", "audio"}
+    unknown = set(data) - {"voice", "audio", "reminders"}
     if unknown:
         raise ConfigError(f"{path}: unknown section(s): {', '.join(sorted(unknown))}")
     voice = VoiceSettings()
@@ -80,4 +95,22 @@ def load(path: Path) -> FileConfig:
         if key not in ("output_device", "input_device"):
             raise ConfigError(f"{path}: audio.{key}: unknown key")
         audio = replace(audio, **{key: _device(value, f"{path}: audio.{key}")})
-    return FileConfig(voice, audio)
+    return FileConfig(voice, audio, _reminders(data.get("reminders", []), path))
+
+
+def _reminders(entries: Any, path: Path) -> tuple[Reminder, ...]:
+    if not isinstance(entries, list):
+        raise ConfigError(f"{path}: reminders: expected [[reminders]] tables")
+    out = []
+    for i, entry in enumerate(entries):
+        where = f"{path}: reminders[{i}]"
+        if not isinstance(entry, dict) or set(entry) != {"at", "routine"}:
+            raise ConfigError(f"{where}: expected exactly the keys at and routine")
+        at, routine = entry["at"], entry["routine"]
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", at) if isinstance(at, str) else None
+        if match is None:
+            raise ConfigError(f'{where}.at: expected a time like "08:30", got {at!r}')
+        if not isinstance(routine, str) or not routine:
+            raise ConfigError(f"{where}.routine: expected a routine name")
+        out.append(Reminder(int(match.group(1)), int(match.group(2)), routine))
+    return tuple(out)

@@ -1,15 +1,17 @@
 """``voicecoach serve``: the long-running coach that owns the audio devices.
 
-One main loop: it waits for requests from the control socket (start a routine, stop), keeps the
-audio devices open or keeps trying to open them with back-off (a missing device is a state to
-wait in, never a crash), and tells systemd how it is (READY once routines, store, recognizers
-and audio are ready or being waited for; WATCHDOG only from this loop's own health; STATUS in
-words; STOPPING on SIGTERM). Sessions run in this loop exactly as ``voicecoach run`` runs them;
-the control socket thread only reads state or posts events.
+One main loop: it waits for requests from the control socket (start a routine, stop) and, while
+idle, from the user's voice ("start core stability", "what can I do"); it announces reminders
+at their times; it keeps the audio devices open or keeps trying to open them with back-off (a
+missing device is a state to wait in, never a crash), and tells systemd how it is (READY once
+routines, store, recognizers and audio are ready or being waited for; WATCHDOG only from this
+loop's own health; STATUS in words; STOPPING on SIGTERM). Sessions run in this loop exactly
+as ``voicecoach run`` runs them; the control socket thread only reads state or posts events.
 """
 
 from __future__ import annotations
 
+import datetime
 import faulthandler
 import logging
 import queue
@@ -25,11 +27,13 @@ from voicecoach.audio.output import AudioDeviceError, LiveOutput
 from voicecoach.audio.playout import Playout
 from voicecoach.clock import MonotonicClock
 from voicecoach.coach import run_session
+from voicecoach.config import Reminder
 from voicecoach.engine.events import Event, Interrupted, MicLost
 from voicecoach.inbox import Inbox
 from voicecoach.listen import Listener
 from voicecoach.routines.loader import Library
 from voicecoach.service.control import ControlServer, RequestError, dispatch
+from voicecoach.service.idle import IdleListener, IdleRequest, announce, choices
 from voicecoach.service.notify import HealthWatchdog, Notifier
 from voicecoach.speech.recognizer import Recognizer
 from voicecoach.speech.tts import EspeakSynth
@@ -41,6 +45,7 @@ log = logging.getLogger(__name__)
 
 TICK_S = 1.0
 BACKOFF_S = (1, 2, 4, 8, 15, 30)
+SUGGESTION_S = 600  # after a reminder, a bare "start" means its routine for this long
 
 
 @dataclass
@@ -50,7 +55,7 @@ class ServiceState:
     state: str = "starting"
     session: str | None = None
     audio: str = "not open"
-    microphone: str = "closed until a session"
+    microphone: str = "closed"
     recognizers: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
@@ -112,6 +117,8 @@ class Service:
         socket_path: Path,
         output_device: int | str | None = None,
         input_device: int | str | None = None,
+        reminders: tuple[Reminder, ...] = (),
+        transcriber: Callable[[], Callable[[Any], str]] | None = None,
     ) -> None:
         self.library = library
         self.store = store
@@ -122,7 +129,13 @@ class Service:
         self.status = ServiceState()
         self.notifier = Notifier()
         self.watchdog = HealthWatchdog(self.notifier)
-        self.requests: queue.Queue[str] = queue.Queue()
+        self.requests: queue.Queue[tuple[str, str | None]] = queue.Queue()
+        self.reminders = [r for r in reminders if self._known(r)]
+        self._reminded: dict[Reminder, datetime.date] = {}
+        self._suggested: tuple[str, float] | None = None
+        self.make_transcriber = transcriber
+        self._transcribe: Callable[[Any], str] | None = None
+        self.idle_microphone: Any = None
         self.session_inbox: Inbox | None = None
         self.stopping = threading.Event()
         self.playout = Playout()
@@ -143,7 +156,7 @@ class Service:
             raise RequestError(f"no routine called {routine!r}")
         if self.status.session is not None:
             raise RequestError(f"a session is running: {self.status.session}")
-        self.requests.put(routine)
+        self.requests.put(("start", routine))
         return {"ok": True, "started": routine}
 
     def _stop(self, _request: dict[str, Any]) -> dict[str, Any]:
@@ -152,6 +165,73 @@ class Service:
             return {"ok": True, "stopped": None}
         inbox.put(Interrupted())
         return {"ok": True, "stopped": self.status.session}
+
+    def _known(self, reminder: Reminder) -> bool:
+        if reminder.routine in self.library.routines:
+            return True
+        self.status.error(
+            f"reminder at {reminder.hour:02}:{reminder.minute:02}: no routine "
+            f"called {reminder.routine!r}; it is ignored"
+        )
+        return False
+
+    # -- idle: voice requests and reminders ------------------------------------------------
+    def _say(self, text: str) -> None:
+        log.info("coach: %s", text)
+        VoiceSpeaker(self.synth, self.playout).say(text, 0, lambda _u: None)
+
+    def _suggestion(self) -> str | None:
+        if self._suggested is None or time.monotonic() > self._suggested[1]:
+            return None
+        return self._suggested[0]
+
+    def _heard(self, request: IdleRequest) -> None:
+        """From the idle microphone's thread: hand the request to the main loop."""
+        self.requests.put((request.kind, request.routine))
+
+    def _mic_event(self, event: Event) -> None:
+        self.status.microphone = "lost; reopening" if isinstance(event, MicLost) else "listening"
+
+    def _listen_idle(self) -> None:
+        """Keep a microphone open between sessions for "start ..." and "what can I do"."""
+        if self.idle_microphone is not None or self.make_transcriber is None:
+            return
+        try:
+            from voicecoach.audio.microphone import LiveMicrophone  # noqa: PLC0415
+
+            if self._transcribe is None:
+                self._transcribe = self.make_transcriber()
+            listener = IdleListener(
+                self._transcribe,
+                self.library.routines,
+                self._heard,
+                coach_speaking=lambda: self.playout.busy,
+                suggested=self._suggestion,
+            )
+            self.idle_microphone = LiveMicrophone(
+                listener,  # type: ignore[arg-type]  # takes frames as a Listener does
+                self.playout,
+                self._mic_event,
+                self.input_device,
+                wait_for_device=True,
+            )
+            self.status.microphone = "listening for start"
+        except Exception as exc:  # no PortAudio, no recognizer: keep serving the socket
+            self.status.error(f"cannot listen while idle: {exc}")
+            self.make_transcriber = None
+
+    def _stop_idle_listening(self) -> None:
+        if self.idle_microphone is not None:
+            self.idle_microphone.close()
+            self.idle_microphone = None
+
+    def _remind(self, now: datetime.datetime) -> None:
+        for reminder in self.reminders:
+            due = (now.hour, now.minute) == (reminder.hour, reminder.minute)
+            if due and self._reminded.get(reminder) != now.date():
+                self._reminded[reminder] = now.date()
+                self._suggested = (reminder.routine, time.monotonic() + SUGGESTION_S)
+                self._say(announce(self.library.routines[reminder.routine]))
 
     # -- audio ----------------------------------------------------------------------------
     def _ensure_output(self) -> bool:
@@ -191,20 +271,30 @@ class Service:
         try:
             while not self.stopping.is_set():
                 try:
-                    routine = self.requests.get(timeout=TICK_S)
+                    kind, routine = self.requests.get(timeout=TICK_S)
                 except queue.Empty:
-                    routine = None
+                    kind, routine = None, None
                 audio_ok = self._ensure_output()
+                if audio_ok:
+                    self._listen_idle()
+                    self._remind(datetime.datetime.now())
+                mic = self.idle_microphone
                 # Healthy: audio flows, or the wait for a device is progressing (bounded back-off).
-                self.watchdog.beat(mic_ok=audio_ok or self._next_try > 0, engine_ticked=True)
+                healthy = (audio_ok or self._next_try > 0) and (mic is None or mic.progressing)
+                self.watchdog.beat(mic_ok=healthy, engine_ticked=True)
                 self.notifier.status(f"{self.status.state}; audio: {self.status.audio}")
-                if routine is not None and not self.stopping.is_set():
+                if kind == "list" and audio_ok:
+                    self._say(choices(self.library.routines))
+                elif kind == "start" and routine is not None and not self.stopping.is_set():
                     if audio_ok:
+                        self._suggested = None
+                        self._stop_idle_listening()  # the session opens its own
                         self._session(routine)
                     else:
                         self.status.error(f"cannot start {routine}: no audio device")
         finally:
             self.notifier.stopping()
+            self._stop_idle_listening()
             self.control.close()
             if self.output is not None:
                 self.output.close()
@@ -256,7 +346,7 @@ class Service:
         finally:
             self.session_inbox = None
             self.status.state, self.status.session = "idle", None
-            self.status.microphone = "closed until a session"
+            self.status.microphone = "closed"
             if microphone is not None:
                 microphone.close()
             reporter.close()

@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -58,8 +59,11 @@ def _words() -> tuple[list[str], list[str]]:
     path = Path(pocketsphinx.get_model_path()) / "en-us" / "cmudict-en-us.dict"
     with path.open() as f:
         dictionary = {line.split()[0] for line in f if re.match(r"^[a-z]+ ", line)}
-    keep = lambda ws: sorted(w for w in ws if not COMMAND_WORD.match(w))  # noqa: E731
-    return keep(everyday), keep(dictionary)
+    return _without_commands(everyday), _without_commands(dictionary)
+
+
+def _without_commands(words: set[str]) -> list[str]:
+    return sorted(w for w in words if not COMMAND_WORD.match(w))
 
 
 @functools.cache
@@ -137,7 +141,10 @@ def build(seed: int, scale: float, workers: int) -> tuple[np.ndarray, np.ndarray
     return x, y, counts
 
 
-def _run(job: tuple) -> tuple[np.ndarray, np.ndarray]:
+Chunk = Callable[[int, int, int], tuple[np.ndarray, np.ndarray]]
+
+
+def _run(job: tuple[Chunk, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
     kind, seed, chunk, n = job
     return kind(seed, chunk, n)
 

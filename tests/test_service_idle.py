@@ -1,0 +1,152 @@
+"""The service between sessions: voice requests ("start ...", "what can I do") and reminders."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.scenes import SHARED_MISSING, speech_sentences
+from tests.virtual_audio import PLUGGABLE, PluggableMicrophone, available, virtual_audio
+from voicecoach.config import ConfigError, Reminder, load
+from voicecoach.routines.loader import load_builtin
+from voicecoach.service.idle import FullTranscriber, IdleListener, IdleRequest, parse
+from voicecoach.speech.spotter.voices import Voice, render
+
+ROUTINES = load_builtin().routines
+SILENCE = np.zeros(16000, np.int16)
+USER = Voice("flite", "slt", rate=150)
+
+
+def test_parse_finds_a_routine_by_title_or_name_and_nothing_else():
+    assert parse("start core stability", ROUTINES, None) == IdleRequest("start", "core-stability")
+    assert parse("please start the desk break", ROUTINES, None) == IdleRequest(
+        "start", "desk-break"
+    )
+    assert parse("star car stability", ROUTINES, None) == IdleRequest("start", "core-stability")
+    assert parse("what can i do", ROUTINES, None) == IdleRequest("list")
+    assert parse("start", ROUTINES, "desk-break") == IdleRequest("start", "desk-break")
+    assert parse("start", ROUTINES, None) is None  # nothing suggested: start what?
+    assert parse("start the washing machine", ROUTINES, None) is None
+    assert parse("the core of the matter", ROUTINES, None) is None
+
+
+def _listener(posted: list, speaking: list[bool] | None = None) -> IdleListener:
+    flag = speaking if speaking is not None else [False]
+    return IdleListener(
+        FullTranscriber().transcribe, ROUTINES, posted.append, coach_speaking=lambda: flag[0]
+    )
+
+
+def test_idle_listener_hears_a_spoken_request():
+    posted: list[IdleRequest] = []
+    listener = _listener(posted)
+    for text in ("start core stability", "what can I do"):
+        listener.feed(np.concatenate([SILENCE, render(USER, text), SILENCE]), None, 0.0)
+    assert posted == [IdleRequest("start", "core-stability"), IdleRequest("list")]
+
+
+def test_idle_listener_is_deaf_while_the_coach_speaks():
+    posted: list[IdleRequest] = []
+    speaking = [True]  # "say start when you are ready" is the coach's, not the user's
+    listener = _listener(posted, speaking)
+    listener.feed(np.concatenate([SILENCE, render(USER, "start core stability"), SILENCE]), None, 0)
+    assert posted == [] and listener.heard == []
+
+
+@pytest.mark.skipif(SHARED_MISSING is not None, reason=str(SHARED_MISSING))
+def test_other_people_talking_start_nothing():
+    posted: list[IdleRequest] = []
+    listener = _listener(posted)
+    listener.feed(speech_sentences(without_commands=False), None, 0.0)
+    assert len(listener.heard) > 20  # it did transcribe them
+    assert posted == []
+
+
+def test_reminders_are_read_from_the_config_with_clear_errors(tmp_path: Path):
+    path = tmp_path / "config.toml"
+    path.write_text('[[reminders]]\nat = "08:30"\nroutine = "desk-break"\n')
+    assert load(path).reminders == (Reminder(8, 30, "desk-break"),)
+    path.write_text('[[reminders]]\nat = "25:00"\nroutine = "desk-break"\n')
+    with pytest.raises(ConfigError, match=r"reminders\[0\]\.at: expected a time"):
+        load(path)
+    path.write_text('[[reminders]]\nat = "08:30"\n')
+    with pytest.raises(ConfigError, match="exactly the keys at and routine"):
+        load(path)
+
+
+def test_a_reminder_is_announced_once_a_day_and_suggests_its_routine(tmp_path: Path):
+    from voicecoach.service.daemon import Service
+
+    said: list[str] = []
+    service = Service.__new__(Service)  # only the reminder logic: no devices, no socket
+    service.library = load_builtin()
+    service.reminders = [Reminder(8, 30, "desk-break")]
+    service._reminded, service._suggested = {}, None
+    service._say = said.append
+    day = datetime.datetime(2026, 11, 21, 8, 30, 5)
+    service._remind(day)
+    service._remind(day + datetime.timedelta(seconds=20))  # same minute: not again
+    service._remind(datetime.datetime(2026, 11, 21, 9, 0))
+    assert said == ["It is time for your Desk break routine. Say start when you are ready."]
+    assert service._suggestion() == "desk-break"
+    service._remind(day + datetime.timedelta(days=1))  # the next day: again
+    assert len(said) == 2
+
+
+@pytest.mark.skipif(available() is not None, reason=str(available()))
+def test_serve_starts_a_routine_when_asked_by_voice(tmp_path: Path):
+    with virtual_audio(tmp_path) as audio:
+        mic = PluggableMicrophone(tmp_path, Path(audio.env["HOME"]))
+        env = dict(
+            audio.env,
+            VOICECOACH_RUNTIME_DIR=str(tmp_path / "run"),
+            VOICECOACH_DATA_DIR=str(tmp_path / "data"),
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "voicecoach", "-v", "serve", "--input-device", PLUGGABLE]
+            + ["--asr", "pocketsphinx"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+        def status() -> dict:
+            out = subprocess.run(
+                [sys.executable, "-m", "voicecoach", "status", "--json"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            return json.loads(out.stdout) if out.returncode == 0 else {}
+
+        try:
+            deadline = time.monotonic() + 60
+            while status().get("microphone") != "listening for start":
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.5)
+            mic.say(np.concatenate([render(USER, "start desk break"), SILENCE]))
+            deadline = time.monotonic() + 30
+            while status().get("session") != "desk-break":
+                assert time.monotonic() < deadline, "the spoken request was not taken"
+                time.sleep(0.5)
+            stopped = subprocess.run(
+                [sys.executable, "-m", "voicecoach", "stop"], env=env, timeout=30
+            )
+            assert stopped.returncode == 0
+            proc.terminate()
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            mic.close()
+    assert proc.returncode == 0, err[-3000:]
+    assert "-> IdleRequest(kind='start', routine='desk-break')" in err  # by voice, not otherwise

@@ -1,0 +1,178 @@
+"""Idle listening in the service: "start <routine>" and "what can I do", between sessions.
+
+A false "start" would begin a session nobody asked for, so precision comes first. Speech is cut
+into utterances by energy; each is transcribed freely with pocketsphinx's full English language
+model (measured on everyday speech: no false commands, at the cost of recall; the user can
+simply say it again); the text must then ask to start and name a routine by its title or its
+name ("start core stability"). While the coach itself speaks, nothing is heard (its own words,
+"say start to begin", must not start anything), and a short tail after it too.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from voicecoach.audio import SAMPLE_RATE
+from voicecoach.routines.model import Routine
+
+log = logging.getLogger(__name__)
+
+FRAME = SAMPLE_RATE // 50
+SPEECH_DB = 12.0  # a frame is speech this far above the noise floor
+END_SILENCE_S = 0.6  # an utterance ends after this much quiet
+MAX_UTTERANCE_S = 6.0
+MIN_UTTERANCE_S = 0.3
+TAIL_S = 0.5  # deaf for this long after the coach stops speaking
+MATCH = 0.75  # how close the spoken name must be to a routine's (difflib ratio)
+LIST_PHRASES = ("what can i do", "what can i say", "what routines", "list routines")
+
+
+def announce(routine: Routine) -> str:
+    """A reminder, spoken."""
+    return f"It is time for your {routine.title} routine. Say start when you are ready."
+
+
+def choices(routines: Mapping[str, Routine]) -> str:
+    """The answer to "what can I do"."""
+    titles = [r.title for r in routines.values()]
+    listed = ", ".join(titles[:-1]) + f", or {titles[-1]}" if len(titles) > 1 else titles[0]
+    return f"Say start, and the name of a routine: {listed}."
+
+
+@dataclass(frozen=True)
+class IdleRequest:
+    """What the user asked for while no session ran."""
+
+    kind: str  # "start" | "list"
+    routine: str | None = None
+
+
+def _names(routines: Mapping[str, Routine]) -> dict[str, str]:
+    """Spoken name -> routine id: each title and each id read as words."""
+    names = {}
+    for routine in routines.values():
+        names[_words(routine.title)] = routine.id
+        names[_words(routine.id.replace("-", " "))] = routine.id
+    return names
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+def parse(text: str, routines: Mapping[str, Routine], suggested: str | None) -> IdleRequest | None:
+    """The request in a transcription, or None. A bare "start" takes the ``suggested`` routine."""
+    said = _words(text)
+    if any(p in said for p in LIST_PHRASES):
+        return IdleRequest("list")
+    match = re.search(r"\b(?:start|star|begin)\b(.*)", said)  # "star": a common mishearing
+    if match is None:
+        return None
+    rest = match.group(1).strip()
+    rest = re.sub(r"^(?:the|my)\s+", "", rest)
+    rest = re.sub(r"\s*(?:routine|please|now)$", "", rest).strip()
+    if not rest:
+        return IdleRequest("start", suggested) if suggested else None
+    names = _names(routines)
+    best = difflib.get_close_matches(rest, list(names), n=1, cutoff=MATCH)
+    return IdleRequest("start", names[best[0]]) if best else None
+
+
+class FullTranscriber:
+    """pocketsphinx with its full English language model: free text, no grammar to force."""
+
+    def __init__(self) -> None:
+        from pathlib import Path  # noqa: PLC0415
+
+        from pocketsphinx import Decoder, get_model_path  # noqa: PLC0415
+
+        model = Path(get_model_path()) / "en-us"
+        self._decoder: Any = Decoder(
+            hmm=str(model / "en-us"),
+            dict=str(model / "cmudict-en-us.dict"),
+            lm=str(model / "en-us.lm.bin"),
+            maxhmmpf=2000,
+            maxwpf=10,
+            loglevel="FATAL",
+        )
+
+    def transcribe(self, pcm: np.ndarray) -> str:
+        """The words heard in one utterance."""
+        self._decoder.start_utt()
+        self._decoder.process_raw(pcm.astype("<i2").tobytes(), False, True)
+        self._decoder.end_utt()
+        hyp = self._decoder.hyp()
+        return hyp.hypstr if hyp is not None else ""
+
+
+class IdleListener:
+    """Takes microphone frames (as a ``Listener`` does) and reports idle requests."""
+
+    def __init__(
+        self,
+        transcribe: Callable[[np.ndarray], str],
+        routines: Mapping[str, Routine],
+        post: Callable[[IdleRequest], None],
+        coach_speaking: Callable[[], bool] = lambda: False,
+        suggested: Callable[[], str | None] = lambda: None,
+    ) -> None:
+        self.transcribe = transcribe
+        self.routines = routines
+        self.post = post
+        self.coach_speaking = coach_speaking
+        self.suggested = suggested
+        self.heard: list[str] = []  # transcriptions, for logs and tests
+        self._noise_db = 40.0
+        self._frames: list[np.ndarray] = []
+        self._quiet = 0
+        self._deaf_until = 0.0
+        self._pending = np.zeros(0, np.int16)
+        self._t = 0.0
+
+    def feed(self, mic: np.ndarray, _ref: np.ndarray | None, t: float) -> None:
+        """Take microphone samples starting at audio time ``t``."""
+        if not self._pending.size:
+            self._t = t
+        self._pending = np.concatenate([self._pending, mic])
+        while len(self._pending) >= FRAME:
+            frame, self._pending = self._pending[:FRAME], self._pending[FRAME:]
+            self._frame(frame, self._t)
+            self._t += FRAME / SAMPLE_RATE
+
+    def _frame(self, frame: np.ndarray, t: float) -> None:
+        if self.coach_speaking():
+            self._deaf_until = t + TAIL_S
+            self._frames, self._quiet = [], 0
+            return
+        if t < self._deaf_until:
+            return
+        level = 10 * np.log10(np.mean(frame.astype(np.float64) ** 2) + 1)
+        speech = level > self._noise_db + SPEECH_DB
+        if not speech:  # the floor follows quiet frames: down fast, up slowly
+            rate = 0.3 if level < self._noise_db else 0.01
+            self._noise_db += rate * (level - self._noise_db)
+        if speech or self._frames:
+            self._frames.append(frame)
+            self._quiet = 0 if speech else self._quiet + 1
+        length = len(self._frames) * FRAME / SAMPLE_RATE
+        if self._frames and (
+            self._quiet * FRAME / SAMPLE_RATE >= END_SILENCE_S or length >= MAX_UTTERANCE_S
+        ):
+            utterance, self._frames, self._quiet = np.concatenate(self._frames), [], 0
+            if length >= MIN_UTTERANCE_S:
+                self._utterance(utterance)
+
+    def _utterance(self, pcm: np.ndarray) -> None:
+        text = self.transcribe(pcm)
+        self.heard.append(text)
+        request = parse(text, self.routines, self.suggested())
+        log.info("idle: heard %r -> %s", text, request)
+        if request is not None:
+            self.post(request)
