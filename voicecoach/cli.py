@@ -699,7 +699,7 @@ def _service_request(payload: dict[str, Any]) -> dict[str, Any] | None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the reply as JSON.")
 def status(as_json: bool) -> None:
-    """Show the running service: state, session, audio, recognizers, last errors.
+    """Show the running service: state, session, audio, microphone, recognizers, last errors.
 
     Exits 3 when no service is running.
     """
@@ -710,7 +710,8 @@ def status(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(reply, indent=2))
         return
-    for key in ("state", "session", "audio", "recognizers", "last_errors", "uptime_s"):
+    keys = ("state", "session", "audio", "microphone", "recognizers", "last_errors", "uptime_s")
+    for key in keys:
         click.echo(f"{key}: {reply.get(key)}")
 
 
