@@ -239,7 +239,7 @@ def coach_false(make, sessions: list[np.ndarray], cancel_echo: bool = True) -> t
 
 
 def barge_in(
-    make, sessions: list[np.ndarray], intents: list[Intent], echo: bool = True
+    make, sessions: list[np.ndarray], intents: list[Intent], cancel_echo: bool = True
 ) -> dict[str, list[bool]]:
     rng = np.random.default_rng(9)
     results: dict[str, list[bool]] = defaultdict(list)
@@ -264,7 +264,7 @@ def barge_in(
             user = np.zeros(len(piece), np.int16)
             user[at : at + len(phrase)] = phrase[: len(user) - at]
             mic = mix(user, echo)
-            heard = listen(make, mic, piece, echo)
+            heard = listen(make, mic, piece, cancel_echo)
             results[f"{sir:+.0f} dB"].append(any(h.intent is intent for h in heard))
     return results
 
@@ -327,7 +327,7 @@ def main() -> None:
     echo_rows = {
         "reference gate only": (
             coach_false(spotter, sessions, cancel_echo=False),
-            barge_in(spotter, sessions, [Intent.STOP, Intent.PAIN], echo=False),
+            barge_in(spotter, sessions, [Intent.STOP, Intent.PAIN], cancel_echo=False),
         ),
         "echo canceller + reference gate (used)": (
             report["spotter"]["coach"],
