@@ -68,6 +68,15 @@ def available() -> str | None:
     return None
 
 
+def _server(*modules: str) -> list[str]:
+    """A private pulseaudio in the foreground, with only these modules (no default.pa)."""
+    cmd = ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit"]
+    cmd += ["--use-pid-file=no", "-n", "--log-target=stderr"]
+    for module in modules:
+        cmd += ["-L", module]
+    return cmd
+
+
 @contextmanager
 def virtual_audio(tmp: Path) -> Iterator[VirtualAudio]:
     """Start the server with PULSE_SERVER etc. set in os.environ for in-process PortAudio."""
@@ -80,23 +89,12 @@ def virtual_audio(tmp: Path) -> Iterator[VirtualAudio]:
         HOME=str(tmp),
         PULSE_RUNTIME_PATH=str(runtime / "pulse"),
     )
-    cmd = [
-        "pulseaudio",
-        "--daemonize=no",
-        "--exit-idle-time=-1",
-        "--disallow-exit",
-        "--use-pid-file=no",
-        "-n",
-        "--log-target=stderr",
-        "-L",
+    cmd = _server(
         "module-native-protocol-unix",
-        "-L",
         f"module-null-sink sink_name={SINK} rate={RATE} channels=1",
-        "-L",
         f"module-pipe-source source_name={SOURCE} file={fifo} format=s16le rate={RATE} channels=1",
-        "-L",
         "module-always-sink",
-    ]
+    )
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     audio = VirtualAudio(runtime, fifo, env, runtime / "monitor.raw")
     recorder: subprocess.Popen[bytes] | None = None
@@ -239,17 +237,7 @@ class PluggableMicrophone:
         socket = self.runtime / "native"
         self.env = dict(os.environ, PULSE_SERVER=f"unix:{socket}", HOME=str(tmp))
         self.server = subprocess.Popen(
-            [
-                "pulseaudio",
-                "--daemonize=no",
-                "--exit-idle-time=-1",
-                "--disallow-exit",
-                "--use-pid-file=no",
-                "-n",
-                "--log-target=stderr",
-                "-L",
-                f"module-native-protocol-unix socket={socket} auth-anonymous=1",
-            ],
+            _server(f"module-native-protocol-unix socket={socket} auth-anonymous=1"),
             env=dict(self.env, XDG_RUNTIME_DIR=str(self.runtime)),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -265,6 +265,12 @@ class Service:
         faulthandler.enable()  # a watchdog abort leaves every thread's stack in the journal
         signal.signal(signal.SIGTERM, self._on_sigterm)
         self.control.start()
+        if self.make_transcriber is not None:  # loaded before READY, like the recognizers
+            try:
+                self._transcribe = self.make_transcriber()
+            except Exception as exc:
+                self.status.error(f"no listening between sessions: {exc}")
+                self.make_transcriber = None
         self._ensure_output()
         self.status.state = "idle"
         self.notifier.ready(f"idle; audio: {self.status.audio}")
