@@ -140,3 +140,32 @@ def test_a_session_feeds_the_watchdog_from_its_own_waits():
     count = len(beats)
     time.sleep(0.2)
     assert len(beats) == count
+
+
+def test_the_coach_says_so_when_a_missing_speaker_appears(monkeypatch):
+    from voicecoach.audio.output import AudioDeviceError
+    from voicecoach.service import daemon
+
+    attempts = []
+
+    class Appearing:  # fails twice, then opens (LiveOutput itself is tested on a virtual card)
+        healthy = True
+
+        def __init__(self, _playout, _device):
+            attempts.append(1)
+            if len(attempts) < 3:
+                raise AudioDeviceError("no such device")
+
+    monkeypatch.setattr(daemon, "LiveOutput", Appearing)
+    said: list[str] = []
+    service = daemon.Service.__new__(daemon.Service)
+    service.output, service.output_device, service.playout = None, None, None
+    service._next_try, service._failures = 0.0, 0
+    service.status = daemon.ServiceState()
+    service._say = said.append
+    for _ in range(3):
+        service._next_try = 0.0  # skip the back-off wait
+        ok = service._ensure_output()
+    assert ok and len(attempts) == 3
+    assert said == [daemon.APPEARED]
+    assert service._ensure_output() and said == [daemon.APPEARED]  # only when it appears

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 TICK_S = 1.0
 BACKOFF_S = (1, 2, 4, 8, 15, 30)
+APPEARED = "Hello, I can speak again. Say: what can I do, to hear the routines."
 SUGGESTION_S = 600  # after a reminder, a bare "start" means its routine for this long
 
 
@@ -246,9 +247,11 @@ class Service:
             return False
         try:
             self.output = LiveOutput(self.playout, self.output_device)
-            self._failures = 0
+            waited, self._failures = self._failures > 0, 0
             self.status.audio = "open"
             log.info("audio output open")
+            if waited:  # someone may be waiting for it too: say that the coach is there
+                self._say(APPEARED)
             return True
         except AudioDeviceError as exc:
             delay = BACKOFF_S[min(self._failures, len(BACKOFF_S) - 1)]
