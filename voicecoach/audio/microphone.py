@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,7 +23,6 @@ from voicecoach.audio import SAMPLE_RATE
 from voicecoach.audio.output import AudioDeviceError
 from voicecoach.audio.playout import BLOCK, Playout
 from voicecoach.engine.events import Event, MicBack, MicLost
-from voicecoach.listen import Listener
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +30,14 @@ log = logging.getLogger(__name__)
 SILENT_FOR_S = 1.0
 #: Waits between attempts to reopen a lost microphone (the last one repeats).
 REOPEN_BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+class FrameSink(Protocol):
+    """What takes the microphone's blocks: the session's listener, or the idle one."""
+
+    def feed(self, mic: np.ndarray, ref: np.ndarray | None, t: float) -> None:
+        """Samples starting at audio time ``t``, and what the speaker played then."""
+        ...
 
 
 class LiveMicrophone:
@@ -42,7 +49,7 @@ class LiveMicrophone:
 
     def __init__(
         self,
-        listener: Listener,
+        listener: FrameSink,
         playout: Playout | None,
         post: Callable[[Event], None],
         device: int | str | None = None,

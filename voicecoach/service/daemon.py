@@ -191,7 +191,8 @@ class Service:
         self.requests.put((request.kind, request.routine))
 
     def _mic_event(self, event: Event) -> None:
-        self.status.microphone = "lost; reopening" if isinstance(event, MicLost) else "listening"
+        lost = isinstance(event, MicLost)
+        self.status.microphone = "lost; reopening" if lost else "listening for start"
 
     def _listen_idle(self) -> None:
         """Keep a microphone open between sessions for "start ..." and "what can I do"."""
@@ -210,7 +211,7 @@ class Service:
                 suggested=self._suggestion,
             )
             self.idle_microphone = LiveMicrophone(
-                listener,  # type: ignore[arg-type]  # takes frames as a Listener does
+                listener,
                 self.playout,
                 self._mic_event,
                 self.input_device,
