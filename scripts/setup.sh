@@ -4,7 +4,7 @@
 # Idempotent and quick when everything is already there.
 #
 #   scripts/setup.sh          what running the coach needs
-#   scripts/setup.sh --test   also what the test suite needs
+#   scripts/setup.sh --test   also what the test suite, the benchmarks and training need
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,9 +16,12 @@ mode="${1:-run}"
 packages=(espeak-ng libespeak-ng1 libportaudio2 libspeexdsp1)
 if [ "$mode" = "--test" ]; then
     # A virtual sound card (PulseAudio null sink and pipe source, reached through ALSA's pulse
-    # plugin), other synthetic voices (flite, festival) for recognition tests and the spotter's
-    # training, and systemd-analyze for checking the units.
-    packages+=(pulseaudio pulseaudio-utils libasound2-plugins flite festival systemd)
+    # plugin), systemd-analyze for checking the units, and the synthetic voices the command
+    # model is trained and tested with: flite, festival with its voices named one by one
+    # (--no-install-recommends would leave festival without any), Node.js for GnuSpeech.
+    packages+=(pulseaudio pulseaudio-utils libasound2-plugins systemd flite festival
+        festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
+    command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 
 python="${PYTHON:-python3}"
@@ -41,11 +44,16 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 extra=""
-[ "$mode" = "--test" ] && extra="[test]"
+[ "$mode" = "--test" ] && extra="[test,train]"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 # Reinstall only when the project's metadata changed since the last install.
 stamp=".venv/.voicecoach-installed$extra"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extra" >&2
     touch "$stamp"
+fi
+
+if [ "$mode" = "--test" ] && [ ! -d training/node_modules/@echogarden/gnuspeech-wasm ]; then
+    # GnuSpeech (GPL-3.0), a training voice only: installed into training/, never shipped.
+    (cd training && npm ci --no-audit --no-fund --silent) >&2
 fi

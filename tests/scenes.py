@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 
 from voicecoach.audio import SAMPLE_RATE
-from voicecoach.audio.replay import load_input
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data" / "speech"
@@ -126,18 +125,16 @@ def speech_sentences(without_commands: bool = True, held_out: bool = False) -> n
 
     Sentences whose transcript holds a command phrase ("not to stop more than ten minutes")
     are left out by default: hearing that "stop" is not a false command. ``held_out``: only the
-    half the spotter never trained on.
+    validation half, never trained on.
     """
-    from voicecoach.speech.spotter.train import in_training_split
+    from training import corpus
     from voicecoach.vocabulary import find_command_phrase
 
     parts = []
-    for row in manifest():
-        if row["word"] != "_speech_":
+    for clip in corpus.select(
+        "_speech_", ("tune", "report") if held_out else ("train", "tune", "report")
+    ):
+        if without_commands and find_command_phrase(clip.transcript):
             continue
-        if without_commands and find_command_phrase(row["transcript"]):
-            continue
-        if held_out and in_training_split(row):
-            continue
-        parts += [load_input(SHARED / row["file"]), np.zeros(SAMPLE_RATE // 3, np.int16)]
+        parts += [corpus.load(clip), np.zeros(SAMPLE_RATE // 3, np.int16)]
     return np.concatenate(parts)

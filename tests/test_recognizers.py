@@ -15,6 +15,7 @@ import pytest
 import soxr
 from click.testing import CliRunner
 
+from training.voices import espeak_env
 from voicecoach.audio import SAMPLE_RATE
 from voicecoach.audio.echo import EchoCanceller
 from voicecoach.audio.gate import FRAME, ReferenceGate
@@ -24,7 +25,6 @@ from voicecoach.engine.events import CommandHeard
 from voicecoach.listen import Listener
 from voicecoach.speech.models import ModelArchive, ModelNotFound, download, find_vosk_model
 from voicecoach.speech.recognizer import Detection
-from voicecoach.speech.spotter.voices import espeak_env
 from voicecoach.speech.tts import EspeakSynth
 from voicecoach.speech.vosk_asr import parse_result
 from voicecoach.vocabulary import PHRASES, PHRASES_BY_LANGUAGE, Intent

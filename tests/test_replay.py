@@ -27,11 +27,11 @@ from tests.scenes import (
     trim,
     write_wav,
 )
+from training.voices import Voice, render
 from voicecoach.audio import SAMPLE_RATE
 from voicecoach.audio.output import read_wav
 from voicecoach.audio.replay import load_input
 from voicecoach.cli import cli
-from voicecoach.speech.spotter.voices import Voice, render
 
 ROUTINE = """title = "Short check"
 summary = "Two exercises, for replay tests."
@@ -128,7 +128,7 @@ def _completes_untouched(run: dict) -> None:
 
 @pytest.mark.skipif(SHARED_MISSING is not None, reason=str(SHARED_MISSING))
 def test_other_people_talking_change_nothing(setup):
-    talk = speech_sentences(held_out=True)  # people the spotter never trained on
+    talk = speech_sentences(held_out=True)  # people the command model never trained on
     length = len(setup["base"]["wav"])
     audio_in = write_wav(setup["root"] / "talk-in.wav", np.resize(talk, length))
     _completes_untouched(replay(setup["root"], setup["routines"], "talk", audio_in))

@@ -14,10 +14,10 @@ import pytest
 
 from tests.scenes import SHARED_MISSING, speech_sentences
 from tests.virtual_audio import PLUGGABLE, PluggableMicrophone, available, virtual_audio
+from training.voices import Voice, render
 from voicecoach.config import ConfigError, Reminder, load
 from voicecoach.routines.loader import load_builtin
 from voicecoach.service.idle import FullTranscriber, IdleListener, IdleRequest, parse
-from voicecoach.speech.spotter.voices import Voice, render
 
 ROUTINES = load_builtin().routines
 SILENCE = np.zeros(16000, np.int16)

@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 import time
+import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ from voicecoach.clock import MonotonicClock
 from voicecoach.coach import Speaker, run_session
 from voicecoach.engine.harness import estimate_duration
 from voicecoach.inbox import Inbox
-from voicecoach.listen import Listener
+from voicecoach.listen import Listener, hear
 from voicecoach.routines.loader import Library, load_library, validate_paths
 from voicecoach.routines.model import Exercise, Routine
 from voicecoach.speech.backends import ASR_CHOICES, choose
@@ -301,15 +302,15 @@ def voice_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def listen_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--asr, --vosk-model, --spotter/--no-spotter, --input-device: shared by run and doctor."""
+def recognizer_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--asr, --vosk-model, --command-model/--no-command-model: what listens."""
     options = [
         click.option(
             "--asr",
             type=click.Choice(ASR_CHOICES),
             default="auto",
             show_default=True,
-            help="Recognizer for the commands: vosk when a model is found, else pocketsphinx.",
+            help="A general recognizer beside the command model: vosk when a model is found.",
         ),
         click.option(
             "--vosk-model",
@@ -317,21 +318,26 @@ def listen_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="A vosk model folder [env: VOICECOACH_VOSK_MODEL; see: voicecoach models].",
         ),
         click.option(
-            "--spotter/--no-spotter",
+            "--command-model/--no-command-model",
             default=True,
             show_default=True,
-            help="Run the trained safety spotter for stop and pain beside the recognizer.",
+            help="Listen with the trained command model (every command, always armed).",
         ),
-        click.option("--input-device", help="Microphone: index or name fragment."),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def _recognizers(asr: str, vosk_model: Path | None, spotter: bool) -> list[Recognizer]:
+def listen_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The recognizer options and --input-device: shared by run, doctor and serve."""
+    command = click.option("--input-device", help="Microphone: index or name fragment.")(command)
+    return recognizer_options(command)
+
+
+def _recognizers(asr: str, vosk_model: Path | None, command_model: bool) -> list[Recognizer]:
     try:
-        choice = choose(asr, vosk_model, spotter=spotter)
+        choice = choose(asr, vosk_model, command_model=command_model)
     except RecognizerUnavailable as exc:
         _fail(str(exc))
     return choice.recognizers
@@ -395,7 +401,7 @@ def run(
     room_echo_db: float | None,
     asr: str,
     vosk_model: Path | None,
-    spotter: bool,
+    command_model: bool,
     input_device: str | None,
     voice: str | None,
     rate: int | None,
@@ -458,7 +464,7 @@ def run(
             closers.append(output.close)
             listener, mic, room = None, None, None
             if audio_in is not None:
-                recognizers = _recognizers(asr, vosk_model, spotter)
+                recognizers = _recognizers(asr, vosk_model, command_model)
                 listener = Listener.for_coach(recognizers, inbox.put)
                 mic = RecordedMicrophone(load_input(audio_in))
                 room = RoomEcho(room_echo_db) if room_echo_db is not None else None
@@ -468,7 +474,7 @@ def run(
             reporter = Reporter(voice_speaker)
             closers += [reporter.close, live.close]
             timeline = LiveTimeline(MonotonicClock(), inbox)
-            recognizers = _recognizers(asr, vosk_model, spotter)
+            recognizers = _recognizers(asr, vosk_model, command_model)
             listener = Listener.for_coach(recognizers, inbox.put)
             device_in = _device(input_device) or settings.config.audio.input_device
             try:
@@ -546,7 +552,11 @@ def devices() -> None:
 @listen_options
 @click.pass_obj
 def doctor(
-    settings: Settings, asr: str, vosk_model: Path | None, spotter: bool, input_device: str | None
+    settings: Settings,
+    asr: str,
+    vosk_model: Path | None,
+    command_model: bool,
+    input_device: str | None,
 ) -> None:
     """Check everything a spoken session needs: voice, speaker, microphone, recognizers."""
     problems = 0
@@ -583,12 +593,65 @@ def doctor(
     except Exception as exc:  # PortAudio missing, no input device, device busy
         report(False, f"microphone: {exc}")
     try:
-        choice = choose(asr, vosk_model, spotter=spotter)
+        choice = choose(asr, vosk_model, command_model=command_model)
         for reason in choice.reasons:
             report("unavailable" not in reason, f"recognition: {reason}")
     except RecognizerUnavailable as exc:
         report(False, f"recognition: {exc}")
     sys.exit(1 if problems else 0)
+
+
+@cli.command("listen")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@recognizer_options
+def listen_command(
+    files: tuple[Path, ...], as_json: bool, asr: str, vosk_model: Path | None, command_model: bool
+) -> None:
+    """What the coach would hear in recordings: each command, when, and how sure.
+
+    FILES are WAV recordings (16-bit PCM, any rate, mono or stereo). They go through the same
+    path as a session's microphone while the coach is silent. Exits 1 if a file could not be
+    read (the others are still heard).
+    """
+    results: list[dict[str, Any]] = []
+    for path in files:
+        entry: dict[str, Any] = {"file": str(path), "heard": [], "error": None}
+        try:
+            pcm = load_input(path)
+        except (OSError, ValueError, EOFError, wave.Error) as exc:
+            entry["error"] = f"not a 16-bit PCM WAV file ({exc or type(exc).__name__})"
+            results.append(entry)
+            continue
+        entry["seconds"] = round(len(pcm) / SAMPLE_RATE, 2)
+        # Fresh recognizers for every file: each recording starts from silence.
+        for d in hear(_recognizers(asr, vosk_model, command_model), pcm):
+            entry["heard"].append(
+                {
+                    "intent": d.intent.value,
+                    "phrase": d.phrase,
+                    "end": round(d.end, 2),
+                    "confidence": round(d.confidence, 3),
+                    "recognizer": d.backend,
+                }
+            )
+        results.append(entry)
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+    else:
+        for entry in results:
+            if entry["error"]:
+                click.echo(f"{entry['file']}: {entry['error']}", err=True)
+            elif not entry["heard"]:
+                click.echo(f"{entry['file']}: nothing heard ({entry['seconds']} s)")
+            for h in entry["heard"]:
+                click.echo(
+                    f"{entry['file']}: {h['end']:6.2f} s  {h['intent']:<7} "
+                    f"({h['recognizer']}, {h['confidence']:.2f})"
+                )
+    sys.exit(1 if any(e["error"] for e in results) else 0)
 
 
 @cli.group()
@@ -605,7 +668,7 @@ def models_list(vosk_model: Path | None) -> None:
     try:
         click.echo(f"using: {find_vosk_model(vosk_model)}")
     except ModelNotFound:
-        click.echo("using: none (the embedded pocketsphinx recognizer)")
+        click.echo("using: none (the command model listens alone)")
 
 
 @models.command("download")
@@ -644,7 +707,7 @@ def serve(
     settings: Settings,
     asr: str,
     vosk_model: Path | None,
-    spotter: bool,
+    command_model: bool,
     input_device: str | None,
     output_device: str | None,
 ) -> None:
@@ -665,14 +728,14 @@ def serve(
         library,
         store,
         _synth(_voice(settings, None, None, None)),
-        lambda: _recognizers(asr, vosk_model, spotter),
+        lambda: _recognizers(asr, vosk_model, command_model),
         default_socket_path(),
         _device(output_device) or settings.config.audio.output_device,
         _device(input_device) or settings.config.audio.input_device,
         reminders=settings.config.reminders,
         transcriber=lambda: FullTranscriber().transcribe,
     )
-    service.status.recognizers = [r.name for r in _recognizers(asr, vosk_model, spotter)]
+    service.status.recognizers = [r.name for r in _recognizers(asr, vosk_model, command_model)]
     try:
         sys.exit(service.run())
     finally:

@@ -1,6 +1,6 @@
 """The listener: microphone frames in, command events out, through recognizers and the gate.
 
-Several recognizers run side by side (the general one and the safety spotter) and hear each
+Several recognizers run side by side (the command model, and vosk when installed) and hear each
 frame with the coach's echo cancelled (what was played is known exactly); a detection becomes a
 ``CommandHeard`` only if the reference gate, judging the raw microphone, believes it came from
 the user, and one intent is reported once per refractory period whichever recognizer heard it.
@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from voicecoach.audio import SAMPLE_RATE
 from voicecoach.audio.echo import EchoCanceller, EchoUnavailable
 from voicecoach.audio.gate import FRAME, ReferenceGate
 from voicecoach.engine.events import CommandHeard, Event
@@ -99,3 +100,16 @@ class Listener:
             d.end,
         )
         self.post(CommandHeard(d.intent, d.phrase))
+
+
+def hear(recognizers: Sequence[Recognizer], pcm: np.ndarray) -> list[Detection]:
+    """What a session would hear in a recording made while the coach was silent.
+
+    The same path as a session (echo canceller, gate, refractory), with a second of silence
+    after the recording: a session goes on listening after the last word.
+    """
+    listener = Listener.for_coach(recognizers, lambda _event: None)
+    audio = np.concatenate([pcm.astype(np.int16), np.zeros(SAMPLE_RATE, np.int16)])
+    for i in range(0, len(audio), FRAME):
+        listener.feed(audio[i : i + FRAME], None, i / SAMPLE_RATE)
+    return listener.heard

@@ -50,7 +50,7 @@ class EchoCanceller:
     """speexdsp's multidelay echo canceller, 20 ms a call.
 
     Its residual echo suppressor (speex_preprocess) is left out on purpose: measured, it turned
-    loud background noise during the coach's speech into something the spotter heard as pain.
+    loud background noise during the coach's speech into something a recognizer heard as pain.
     """
 
     def __init__(self, tail_s: float = TAIL_S) -> None:

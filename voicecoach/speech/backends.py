@@ -1,4 +1,4 @@
-"""Choosing recognizers: the general one (vosk or pocketsphinx) and the safety spotter beside it."""
+"""Choosing recognizers: the command model, always armed, and a general recognizer beside it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from voicecoach.speech.recognizer import Recognizer, RecognizerUnavailable
 
 log = logging.getLogger(__name__)
 
+#: The general recognizer beside the command model. ``auto``: vosk when an English model is
+#: installed, otherwise none (the command model hears every command). pocketsphinx is kept
+#: for comparison: the benchmark measured it worse than the command model on every intent.
 ASR_CHOICES = ("auto", "vosk", "pocketsphinx", "none")
 
 
@@ -26,10 +29,20 @@ def choose(
     asr: str = "auto",
     vosk_model: Path | None = None,
     language: str = "en",
-    spotter: bool = True,
+    command_model: bool = True,
 ) -> Choice:
-    """Build the recognizers: ``asr`` for every command, plus the spotter for stop and pain."""
+    """Build the recognizers: the command model, plus ``asr`` beside it."""
     choice = Choice()
+    command_model_on = False
+    if command_model:
+        try:
+            from voicecoach.speech.commands.recognizer import CommandRecognizer  # noqa: PLC0415
+
+            choice.recognizers.append(CommandRecognizer())
+            command_model_on = True
+            choice.reasons.append("every command: the trained command model")
+        except RecognizerUnavailable as exc:
+            choice.reasons.append(f"command model unavailable: {exc}")
     if asr in ("auto", "vosk"):
         try:
             from voicecoach.speech.vosk_asr import VoskRecognizer  # noqa: PLC0415
@@ -42,30 +55,18 @@ def choose(
                 if recognizer.missing
                 else ""
             )
-            choice.reasons.append(f"commands: vosk, model {path}{missing}")
+            choice.reasons.append(f"also: vosk, model {path}{missing}")
         except (ModelNotFound, RecognizerUnavailable) as exc:
             if asr == "vosk":
                 raise RecognizerUnavailable(str(exc)) from exc
             choice.reasons.append(f"vosk not used: {str(exc).splitlines()[0]}")
-    safety_lane = None
-    if spotter:
-        try:
-            from voicecoach.speech.spotter.recognizer import SpotterRecognizer  # noqa: PLC0415
-
-            safety_lane = SpotterRecognizer()
-        except RecognizerUnavailable as exc:
-            choice.reasons.append(f"safety lane unavailable: {exc}")
-    if asr == "pocketsphinx" or (asr == "auto" and not choice.recognizers):
+    if asr == "pocketsphinx" or (not choice.recognizers and asr == "auto"):
+        # Beside the command model, stop and pain are left to it: spotted by pocketsphinx they
+        # fired on everyday speech (measured). Without it, pocketsphinx hears every command.
         from voicecoach.speech.pocketsphinx_asr import PocketsphinxRecognizer  # noqa: PLC0415
 
-        choice.recognizers.append(PocketsphinxRecognizer(safety=safety_lane is None))
-        lane = "other commands" if safety_lane else "all commands"
-        choice.reasons.append(
-            f"{lane}: pocketsphinx keyword spotting, verified (model in its package)"
-        )
-    if safety_lane is not None:
-        choice.recognizers.append(safety_lane)
-        choice.reasons.append("stop and pain: the trained safety spotter")
+        choice.recognizers.append(PocketsphinxRecognizer(safety=not command_model_on))
+        choice.reasons.append("also: pocketsphinx keyword spotting (model in its package)")
     for reason in choice.reasons:
         log.info("%s", reason)
     return choice

@@ -1,7 +1,7 @@
 """pocketsphinx keyword spotting: the embedded recognizer, whose English model is in its wheel.
 
-Safety phrases (when no spotter runs beside it) are reported at once, unverified: they favour
-recall. Every other command favours precision and is verified as below.
+Safety phrases (when the command model is not beside it) are reported at once, unverified:
+they favour recall. Every other command favours precision and is verified as below.
 
 Keyword spotting (one threshold per phrase) rather than a JSGF grammar: a grammar forces every
 sound onto a command (measured: most other words became commands), a spotter can say "none".
@@ -67,7 +67,7 @@ class PocketsphinxRecognizer:
         except ImportError as exc:
             raise RecognizerUnavailable(f"pocketsphinx is not installed: {exc}") from exc
         self.thresholds = dict(THRESHOLDS if thresholds is None else thresholds)
-        # Beside the safety spotter, stop and pain are left to it: spotted here they fired on
+        # Beside the command model, stop and pain are left to it: spotted here they fired on
         # everyday speech (measured), and a false stop halts a session.
         self.safety = safety
         if not safety:

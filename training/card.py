@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-CARD = Path(__file__).resolve().parent / "MODEL_CARD.md"
+CARD = Path(__file__).resolve().parents[1] / "voicecoach" / "speech" / "commands" / "MODEL_CARD.md"
 
 
 def replace_section(name: str, body: str, path: Path = CARD) -> None:

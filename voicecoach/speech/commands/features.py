@@ -1,6 +1,6 @@
-"""Speech embeddings for the spotter: one 96-d vector per 80 ms, from two small ONNX models.
+"""Speech embeddings for the command model: one 96-d vector per 80 ms, from two small ONNX models.
 
-The same streaming computation serves training and listening, so the head never sees features
+The same streaming computation serves training and listening, so the classifier never sees features
 computed differently from the ones it was trained on.
 """
 
@@ -21,7 +21,7 @@ class FeatureStream:
     """Feed 16 kHz int16 audio; get an embedding for every complete 80 ms chunk."""
 
     def __init__(self) -> None:
-        import onnxruntime as ort  # noqa: PLC0415 - only where the spotter runs
+        import onnxruntime as ort  # noqa: PLC0415 - only where the command model runs
 
         options = ort.SessionOptions()
         options.inter_op_num_threads = 1

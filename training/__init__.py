@@ -1,0 +1,1 @@
+"""Training tools for the command model: voices, data, fitting, calibration (not installed)."""
