@@ -17,7 +17,14 @@ from tests.virtual_audio import PLUGGABLE, PluggableMicrophone, available, virtu
 from training.voices import Voice, render
 from voicecoach.config import ConfigError, Reminder, load
 from voicecoach.routines.loader import load_builtin
-from voicecoach.service.idle import FullTranscriber, IdleListener, IdleRequest, parse
+from voicecoach.service.idle import (
+    FullTranscriber,
+    IdleListener,
+    IdleRequest,
+    best_transcriber,
+    parse,
+)
+from voicecoach.service.whisper import WhisperTranscriber, title_context
 
 ROUTINES = load_builtin().routines
 SILENCE = np.zeros(16000, np.int16)
@@ -37,33 +44,50 @@ def test_parse_finds_a_routine_by_title_or_name_and_nothing_else():
     assert parse("the core of the matter", ROUTINES, None) is None
 
 
-def _listener(posted: list, speaking: list[bool] | None = None) -> IdleListener:
+# The service's choice (Whisper) and its fallback (pocketsphinx): both are real recognizers.
+TRANSCRIBERS = {
+    "whisper": lambda: WhisperTranscriber(context=title_context(ROUTINES)).transcribe,
+    "pocketsphinx": lambda: FullTranscriber().transcribe,
+}
+
+
+@pytest.fixture(params=list(TRANSCRIBERS), scope="module")
+def transcribe(request):
+    return TRANSCRIBERS[request.param]()
+
+
+def _listener(transcribe, posted: list, speaking: list[bool] | None = None) -> IdleListener:
     flag = speaking if speaking is not None else [False]
-    return IdleListener(
-        FullTranscriber().transcribe, ROUTINES, posted.append, coach_speaking=lambda: flag[0]
-    )
+    return IdleListener(transcribe, ROUTINES, posted.append, coach_speaking=lambda: flag[0])
 
 
-def test_idle_listener_hears_a_spoken_request():
+def test_the_service_listens_with_whisper_between_sessions():
+    transcribe = best_transcriber(ROUTINES)
+    assert isinstance(transcribe.__self__, WhisperTranscriber)
+    speech = np.concatenate([SILENCE, render(USER, "start the desk break"), SILENCE])
+    assert parse(transcribe(speech), ROUTINES, None) == IdleRequest("start", "desk-break")
+
+
+def test_idle_listener_hears_a_spoken_request(transcribe):
     posted: list[IdleRequest] = []
-    listener = _listener(posted)
+    listener = _listener(transcribe, posted)
     for text in ("start core stability", "what can I do"):
         listener.feed(np.concatenate([SILENCE, render(USER, text), SILENCE]), None, 0.0)
     assert posted == [IdleRequest("start", "core-stability"), IdleRequest("list")]
 
 
-def test_idle_listener_is_deaf_while_the_coach_speaks():
+def test_idle_listener_is_deaf_while_the_coach_speaks(transcribe):
     posted: list[IdleRequest] = []
     speaking = [True]  # "say start when you are ready" is the coach's, not the user's
-    listener = _listener(posted, speaking)
+    listener = _listener(transcribe, posted, speaking)
     listener.feed(np.concatenate([SILENCE, render(USER, "start core stability"), SILENCE]), None, 0)
     assert posted == [] and listener.heard == []
 
 
 @pytest.mark.skipif(SHARED_MISSING is not None, reason=str(SHARED_MISSING))
-def test_other_people_talking_start_nothing():
+def test_other_people_talking_start_nothing(transcribe):
     posted: list[IdleRequest] = []
-    listener = _listener(posted)
+    listener = _listener(transcribe, posted)
     listener.feed(speech_sentences(without_commands=False), None, 0.0)
     assert len(listener.heard) > 20  # it did transcribe them
     assert posted == []

@@ -720,7 +720,7 @@ def serve(
     """
     from voicecoach.service.control import default_socket_path  # noqa: PLC0415
     from voicecoach.service.daemon import Service  # noqa: PLC0415
-    from voicecoach.service.idle import FullTranscriber  # noqa: PLC0415
+    from voicecoach.service.idle import best_transcriber  # noqa: PLC0415
 
     library = _library(settings)  # routines validated before READY
     store = _open_store(settings, recover=True)
@@ -733,7 +733,7 @@ def serve(
         _device(output_device) or settings.config.audio.output_device,
         _device(input_device) or settings.config.audio.input_device,
         reminders=settings.config.reminders,
-        transcriber=lambda: FullTranscriber().transcribe,
+        transcriber=lambda: best_transcriber(library.routines),
     )
     service.status.recognizers = [r.name for r in _recognizers(asr, vosk_model, command_model)]
     try:

@@ -1,11 +1,13 @@
 """Idle listening in the service: "start <routine>" and "what can I do", between sessions.
 
 A false "start" would begin a session nobody asked for, so precision comes first. Speech is cut
-into utterances by energy; each is transcribed freely with pocketsphinx's full English language
-model (measured on everyday speech: no false commands, at the cost of recall; the user can
-simply say it again); the text must then ask to start and name a routine by its title or its
-name ("start core stability"). While the coach itself speaks, nothing is heard (its own words,
-"say start to begin", must not start anything), and a short tail after it too.
+into utterances by energy; each is transcribed freely, by Whisper tiny.en primed with the
+routine titles (``whisper.py``), or by pocketsphinx's full English language model where Whisper
+is not installed (measured: Whisper heard about twice as many words, neither made a false
+request on everyday speech; docs/benchmarks.md); the text must then ask to start and name a
+routine by its title or its name ("start core stability"). While the coach itself speaks,
+nothing is heard (its own words, "say start to begin", must not start anything), and a short
+tail after it too.
 """
 
 from __future__ import annotations
@@ -110,6 +112,20 @@ class FullTranscriber:
         self._decoder.end_utt()
         hyp = self._decoder.hyp()
         return hyp.hypstr if hyp is not None else ""
+
+
+def best_transcriber(routines: Mapping[str, Routine]) -> Callable[[np.ndarray], str]:
+    """Whisper primed with the routine titles, or pocketsphinx where Whisper is missing."""
+    from voicecoach.service.whisper import WhisperTranscriber, title_context  # noqa: PLC0415
+    from voicecoach.speech.recognizer import RecognizerUnavailable  # noqa: PLC0415
+
+    try:
+        whisper = WhisperTranscriber(context=title_context(routines))
+        log.info("between sessions: Whisper tiny.en")
+        return whisper.transcribe
+    except RecognizerUnavailable as exc:
+        log.warning("between sessions: pocketsphinx (%s)", exc)
+        return FullTranscriber().transcribe
 
 
 class IdleListener:
