@@ -102,14 +102,26 @@ class Listener:
         self.post(CommandHeard(d.intent, d.phrase))
 
 
+LEAD_IN_S = 2.0  # a session has been listening for a while before anyone speaks
+TAIL_S = 1.0  # and goes on listening after the last word
+
+
 def hear(recognizers: Sequence[Recognizer], pcm: np.ndarray) -> list[Detection]:
     """What a session would hear in a recording made while the coach was silent.
 
-    The same path as a session (echo canceller, gate, refractory), with a second of silence
-    after the recording: a session goes on listening after the last word.
+    The same path as a session (echo canceller, gate, refractory), with silence before the
+    recording (a recognizer that looks at the last second or more needs it filled, as it is in a
+    session) and after it. Times are the recording's own (the lead-in is before zero).
     """
     listener = Listener.for_coach(recognizers, lambda _event: None)
-    audio = np.concatenate([pcm.astype(np.int16), np.zeros(SAMPLE_RATE, np.int16)])
+    lead = int(LEAD_IN_S * SAMPLE_RATE)
+    audio = np.concatenate(
+        [
+            np.zeros(lead, np.int16),
+            pcm.astype(np.int16),
+            np.zeros(int(TAIL_S * SAMPLE_RATE), np.int16),
+        ]
+    )
     for i in range(0, len(audio), FRAME):
-        listener.feed(audio[i : i + FRAME], None, i / SAMPLE_RATE)
+        listener.feed(audio[i : i + FRAME], None, (i - lead) / SAMPLE_RATE)
     return listener.heard
