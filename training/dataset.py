@@ -257,14 +257,12 @@ def build(
         for index, start in enumerate(range(0, total, EXAMPLES_PER_CHUNK)):
             n = min(EXAMPLES_PER_CHUNK, total - start)
             jobs.append(Job(kind.name, setup, index, n, cache, miner))
-    if workers <= 1:
-        parts = [_chunk(j) for j in jobs]
-    else:
-        # Fresh interpreters ("spawn"): a forked worker would inherit whatever state the parent
-        # holds (espeak-ng's, onnxruntime's threads).
-        context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            parts = list(pool.map(_chunk, jobs))
+    # Always in fresh interpreters ("spawn"), one worker too: the calling process (or a forked
+    # worker) may hold state that changes what is rendered (espeak-ng's voice settings, set by
+    # whatever spoke before in it; onnxruntime's threads).
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max(1, workers), mp_context=context) as pool:
+        parts = list(pool.map(_chunk, jobs))
     x = np.concatenate([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts]).astype(np.int64)
     counts.update({f"{c} windows": int(np.sum(y == i)) for i, c in enumerate(CLASSES)})
