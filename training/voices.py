@@ -16,6 +16,7 @@ about half a second per phrase), keyed by voice and text, so a rerun renders not
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import hashlib
 import io
@@ -177,12 +178,16 @@ def _kokoro() -> tuple[Any, dict[str, int], dict[str, np.ndarray]]:
         import onnxruntime as ort  # noqa: PLC0415
     except ImportError as exc:
         raise VoiceMissing("Kokoro needs the training extra: scripts/setup.sh --train") from exc
+    # The first call assembles the model from its packages through one fixed temporary file:
+    # worker processes doing it at once would trip over each other, so one at a time.
+    lock = Path(tempfile.gettempdir()) / "voicecoach-kokoro.lock"
+    with lock.open("w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        model = kokoro.model_path()
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
-    session = ort.InferenceSession(
-        str(kokoro.model_path()), options, providers=["CPUExecutionProvider"]
-    )
+    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
     vocab = json.loads((kokoro._data / "vocab.json").read_text())["vocab"]
     with (kokoro._data / "voices_ja.npz").open("rb") as f, np.load(f) as z:
         styles = {k: np.asarray(z[k]) for k in z.files}
