@@ -83,7 +83,7 @@ def test_undisturbed_session_guides_everything_in_order():
     assert texts.index("Exercise one of two: Tilt.") < texts.index("After this one: Lift.")
     assert "First of two." in texts and "Second of two." in texts
     assert texts[-1].startswith("That is the end of Two exercises. Today you did two exercises")
-    i = texts.index("Press your back down. And hold.")
+    i = texts.index(f"Press your back down. {prompts.HOLD}")
     assert texts[i + 1 : i + 7] == ["one", "two", "three", "four", "five", "Relax."]
 
 
@@ -134,8 +134,11 @@ def test_late_wakeups_never_accumulate_drift_over_two_minutes():
 @pytest.mark.parametrize(
     ("ex_id", "expected"),
     [
-        ("childs_pose", ["ten", "twenty", "five", "four", "three", "two", "one"]),
-        ("knee_to_chest_stretch", ["ten", "five", "four", "three", "two", "one"]),
+        (
+            "childs_pose",
+            ["twenty seconds to go.", "ten seconds to go.", "five", "four", "three", "two", "one"],
+        ),
+        ("knee_to_chest_stretch", ["ten seconds to go.", "five", "four", "three", "two", "one"]),
         ("bottom_to_heel", [prompts.BREATHE_IN, prompts.BREATHE_OUT]),
     ],
 )
@@ -456,7 +459,7 @@ def test_pain_during_a_hold_records_where_it_happened_and_speaks_only_after_the_
     )
     # The exercise is never resumed: nothing of it is said again.
     later = [e.effect.text for e in effects if isinstance(e.effect, Say | Count)]
-    assert "Press your back down. And hold." not in later[1:3]
+    assert f"Press your back down. {prompts.HOLD}" not in later[1:3]
     assert next(e for e in effects if isinstance(e.effect, Say) and "Lift" in e.effect.text)
     assert tr.end_reason() == "completed"
 

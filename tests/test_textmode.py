@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from voicecoach.cli import cli
+from voicecoach.engine import prompts
 from voicecoach.routines.loader import load_builtin
 
 LINE = re.compile(r"^\[(\d\d):(\d\d)\] (.+)$")
@@ -62,7 +63,7 @@ def test_counts_are_printed_on_the_session_clock(tmp_path: Path):
     lines = [LINE.match(line) for line in out.splitlines()]
     said = [m.group(3) for m in lines if m]
     tilt = load_builtin().exercises["pelvic_tilt"].hold.action
-    i = said.index(f"{tilt} And hold.")
+    i = said.index(f"{tilt} {prompts.HOLD}")
     assert said[i + 1 : i + 6] == ["one", "two", "three", "four", "five"]
     stamps = [int(m.group(1)) * 60 + int(m.group(2)) for m in lines if m]
     assert stamps == sorted(stamps)  # session clock never runs backwards

@@ -82,8 +82,12 @@ def hold_marks(hold: Hold, count: CountStyle, reminders: tuple[str, ...]) -> tup
     if count is CountStyle.SECONDS:
         return tuple(Mark(k, k, prompts.number(k)) for k in range(1, n + 1))
     if count is CountStyle.TENS:
-        marks = [Mark(k, k, prompts.number(k)) for k in range(10, n - 5, 10)]
-        # A reminder at most every 30 s (15, 45, 75 ...), between the tens.
+        # Every number counts down, so eyes closed the user always hears the time left: "twenty
+        # seconds to go", "ten seconds to go", then five, four, three, two, one. (Counting the
+        # tens up and the last five down sounded like "ten ... five".)
+        marks = [Mark(n - r, r, prompts.seconds_to_go(r)) for r in range(10 * (n // 10), 9, -10)]
+        marks = [m for m in marks if m.offset >= 5]
+        # A reminder at most every 30 s, between the tens.
         between = [m.offset + 5 for m in marks if m.offset + 5 < n - 6]
         marks += _reminders(between[::3], reminders)
         marks += [Mark(n - j, j, prompts.number(j)) for j in range(min(5, n - 1), 0, -1)]

@@ -146,9 +146,16 @@ def rep(n: int, total: int) -> str:
     return f"{ordinal(n).capitalize()} of {number(total)}."
 
 
-HOLD = "And hold."
+#: After the action of a counted hold. Not "And hold.": after "Breathe in, ..." that sounds like
+#: holding the breath.
+HOLD = "Hold there, and keep breathing."
 BREATHE_IN = "Breathe in."
 BREATHE_OUT = "And out."
+
+
+def seconds_to_go(s: int) -> str:
+    """Time left in a hold counted in tens."""
+    return f"{number(s)} seconds to go."
 
 
 def minutes_done(m: int) -> str:
@@ -160,18 +167,21 @@ ONE_MINUTE_LEFT = "One minute to go."
 
 
 def summary(title: str, done: int, skipped: int, dropped: int, reason: str) -> str:
-    """End of session: what was done, left out and dropped."""
+    """End of session: what was done, left out and dropped, one plain sentence each."""
     opening = f"That is the end of {title}." if reason == "completed" else "We will end here."
     if not (done or skipped or dropped):
         return opening
-    parts = [f"you did {number(done)} exercise{'s' if done != 1 else ''}"]
+    text = f"{opening} Today you did {number(done)} exercise{'s' if done != 1 else ''}."
+    others = []
     if skipped:
-        parts.append(f"left out {number(skipped)}")
+        others.append(f"{number(skipped)} {'was' if skipped == 1 else 'were'} left out")
     if dropped:
-        were = "was" if dropped == 1 else "were"
-        parts.append(f"{number(dropped)} {were} taken out because of pain")
-    tail = " Well done." if done else ""
-    return f"{opening} Today {join_names(parts)}.{tail}"
+        others.append(
+            f"{number(dropped)} {'was' if dropped == 1 else 'were'} taken out because of pain"
+        )
+    if others:
+        text += " " + ", and ".join(others).capitalize() + "."
+    return text + (" Well done." if done else "")
 
 
 # -- reactions -----------------------------------------------------------------------------
