@@ -52,9 +52,11 @@ def test_list_json():
 def test_show_text_and_json():
     code, out, _ = run("show", "core-stability")
     assert code == 0 and "Pelvic tilt" in out and "Source:" in out
+    assert "Caution: If the pain lasts more than a few weeks" in out
     code, out, _ = run("show", "core-stability", "--json")
     obj = json.loads(out)
-    assert {"id", "title", "duration_s", "exercises"} <= set(obj)
+    assert {"id", "title", "duration_s", "exercises", "cautions"} <= set(obj)
+    assert any("physiotherapist" in c for c in obj["cautions"])
     tilt = next(e for e in obj["exercises"] if e["id"] == "pelvic_tilt")
     assert (tilt["hold_s"], tilt["reps"], tilt["sides"]) == (5, 5, "none")
     assert all({"id", "name", "hold_s", "reps", "sides"} <= set(e) for e in obj["exercises"])

@@ -209,6 +209,7 @@ def show(settings: Settings, routine: str, as_json: bool) -> None:
             "id": r.id,
             "title": r.title,
             "summary": r.summary,
+            "cautions": list(r.cautions),
             "tags": list(r.tags),
             "source": r.source,
             "duration_s": total,
@@ -219,6 +220,8 @@ def show(settings: Settings, routine: str, as_json: bool) -> None:
     click.echo(f"{r.title} ({r.id}) - about {_minutes(total)} min")
     click.echo(r.summary)
     click.echo(f"Source: {r.source}")
+    for caution in r.cautions:
+        click.echo(f"Caution: {caution}")
     for i, ex in enumerate(r.exercises, 1):
         click.echo(f"\n{i}. {ex.name} - {_dose(ex)}")
         click.echo(f"   Position: {ex.position}")

@@ -164,7 +164,7 @@ def exercise_plan(index: int, total: int, ex: Exercise, after: Exercise | None) 
 def compile_plan(
     routine: Routine, avoided: tuple[Exercise, ...], seconds: float
 ) -> tuple[Item, ...]:
-    """The whole session: welcome, avoid-list note, every exercise, summary.
+    """The whole session: welcome, the routine's cautions, avoid-list note, every exercise, summary.
 
     ``routine`` has the avoided exercises already removed; ``seconds`` is its estimated length,
     said in the welcome.
@@ -174,6 +174,7 @@ def compile_plan(
         Cue(prompts.welcome(routine.title, len(exercises), seconds), "welcome"),
         Cue(prompts.how_to_talk(), "welcome", quotes_commands=True),
     ]
+    items += [Cue(text, "caution") for text in routine.cautions]
     if avoided:
         items.append(Cue(prompts.avoided([e.name for e in avoided]), "welcome"))
     if not exercises:

@@ -123,6 +123,8 @@ class Routine:
     tags: tuple[str, ...] = ()
     suits: PainPattern | None = None
     path: Path | None = None
+    #: Spoken once in the welcome: what the guidance says about the whole routine.
+    cautions: tuple[str, ...] = ()
 
     def without(self, exercise_ids: set[str]) -> Routine:
         """The same routine with some exercises left out (the avoid list)."""

@@ -96,6 +96,7 @@ EXERCISE_SPEC: dict[str, Spec] = {
 ROUTINE_SPEC: dict[str, Spec] = {
     "title": Spec("spoken", required=True),
     "summary": Spec("text", required=True),
+    "cautions": Spec("spoken-texts"),
     "tags": Spec("texts"),
     "suits": Spec("choice", choices=_values(PainPattern)),
     "source": Spec("text", required=True),
@@ -382,6 +383,7 @@ def check_routine(
         exercises=tuple(exercises),
         tags=tuple(data.get("tags", ())),
         suits=PainPattern(data["suits"]) if "suits" in data else None,
+        cautions=tuple(data.get("cautions", ())),
     )
 
 
