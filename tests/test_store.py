@@ -176,6 +176,19 @@ def test_without_a_backup_the_refusal_says_so(data_dir: Path) -> None:
     with pytest.raises(DamagedDatabaseError, match=r"no usable backup in .*backup") as refused:
         Store.open(data_dir)
     assert refused.value.backup is None
+    assert refused.value.to_move == (data_dir / "voicecoach.db",)
+
+
+def test_a_backup_that_fails_its_check_is_named_and_not_offered(data_dir: Path) -> None:
+    filled(data_dir)
+    (data_dir / "backup" / "voicecoach.db").write_bytes(b"rotten")
+    (data_dir / "backup" / "voicecoach.previous.db").unlink()
+    (data_dir / "voicecoach.db").write_bytes(b"")
+    with pytest.raises(DamagedDatabaseError, match=r"voicecoach.db failed its check") as refused:
+        Store.open(data_dir)
+    assert refused.value.backup is None
+    # Starting afresh needs the backup folder out of the way too (a first run has none).
+    assert refused.value.to_move == (data_dir / "voicecoach.db", data_dir / "backup")
 
 
 def test_a_missing_database_with_a_backup_is_not_a_first_run(data_dir: Path) -> None:

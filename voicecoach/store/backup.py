@@ -74,12 +74,17 @@ class DamagedDatabaseError(StoreError):
         folder = backup_dir(path.parent)
         self.path = path
         self.problem = problem
-        self.backup, _ = best_backup(path.parent)
+        self.backup, problems = best_backup(path.parent)
         if self.backup is not None:
             b = self.backup
             self.found = f"The last verified backup is {b.path} (made {b.made}: {b.describe()})."
         else:
-            self.found = f"There is no usable backup in {folder}."
+            why = f" ({'; '.join(problems)})" if problems else ""
+            self.found = f"There is no usable backup in {folder}{why}."
+        # What to move aside to start afresh: a backup file, even a bad one, marks a used folder.
+        self.to_move: tuple[Path, ...] = (path,) if path.exists() else ()
+        if has_backup(path.parent):
+            self.to_move += (folder,)
         super().__init__(f"{path} {problem}. {self.found}")
 
 
