@@ -1,6 +1,7 @@
 """The verified backup after each session, and restoring it over a damaged database.
 
-Real SQLite files throughout.
+Real SQLite files throughout; the end-to-end test drives the real CLI (a text session in a child
+process, the other commands through CliRunner).
 """
 
 from __future__ import annotations
@@ -8,11 +9,17 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
+from voicecoach.cli import cli
 from voicecoach.store import BackupError, Store, restore, write_backup
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -43,6 +50,10 @@ def session_with_pain(data_dir: Path, exercise: str, end: bool = True) -> None:
         store.record_pain(sid, exercise, None, 1, 2.0)
         if end:
             store.end_session(sid, "completed")
+
+
+def voicecoach(data_dir: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--data-dir", str(data_dir), *args])
 
 
 # -- the backup -----------------------------------------------------------------------------
@@ -179,3 +190,71 @@ def test_restore_waits_for_no_one_while_a_session_runs(data_dir: Path) -> None:
             restore(data_dir, force=True)
     finally:
         os.close(fd)
+
+
+# -- the command line, end to end -----------------------------------------------------------
+
+
+def test_damaged_database_refused_restored_and_the_avoid_list_is_back(data_dir: Path) -> None:
+    assert voicecoach(data_dir, "avoid", "add", "bridge").exit_code == 0
+    session = subprocess.run(
+        [sys.executable, "-m", "voicecoach", "--data-dir", str(data_dir)]
+        + ["run", "desk-break", "--text", "--time-scale", "0.002"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert session.returncode == 0, session.stderr
+    db = data_dir / "voicecoach.db"
+    damaged = db.read_bytes()[:4096] + b"\x5a" * 50_000  # the header survives, the rest is lost
+    db.write_bytes(damaged)
+
+    for command in (["avoid", "list"], ["history"], ["run", "desk-break", "--text"]):
+        refused = voicecoach(data_dir, *command)
+        assert refused.exit_code == 1, (command, refused.output)
+        assert "voicecoach.db is damaged" in refused.stderr
+        assert f"The last verified backup is {latest(data_dir)}" in refused.stderr
+        assert f"Restore it with: voicecoach --data-dir {data_dir} restore" in refused.stderr
+        assert "Traceback" not in refused.output
+    assert db.read_bytes() == damaged
+
+    restored = voicecoach(data_dir, "restore")
+    assert restored.exit_code == 0, restored.output
+    assert "1 session, 1 exercise on the avoid list (bridge)" in restored.stdout
+    assert "damaged-" in restored.stdout  # where the damaged file was put
+    (aside,) = data_dir.glob("voicecoach.db.damaged-*[0-9]Z")
+    assert aside.read_bytes() == damaged
+    listed = voicecoach(data_dir, "avoid", "list")
+    assert listed.exit_code == 0 and listed.stdout.startswith("bridge  since ")
+
+
+def test_an_empty_database_file_is_refused_by_every_command(data_dir: Path) -> None:
+    data_dir.mkdir()
+    (data_dir / "voicecoach.db").touch()
+    refused = voicecoach(data_dir, "avoid", "list")
+    assert refused.exit_code == 1
+    assert "voicecoach.db is empty (0 bytes)" in refused.stderr
+    assert "no usable backup" in refused.stderr
+    assert f"To start afresh, move {data_dir / 'voicecoach.db'} aside" in refused.stderr
+    assert "The avoid list is empty" not in refused.output
+    assert (data_dir / "voicecoach.db").stat().st_size == 0
+
+
+def test_restore_command_without_a_backup_exits_1(data_dir: Path) -> None:
+    data_dir.mkdir()
+    (data_dir / "voicecoach.db").touch()
+    result = voicecoach(data_dir, "restore")
+    assert result.exit_code == 1
+    assert f"Error: there is no backup in {data_dir / 'backup'}" in result.stderr
+    assert (data_dir / "voicecoach.db").stat().st_size == 0
+
+
+def test_restore_command_over_a_readable_database_exits_1(data_dir: Path) -> None:
+    session_with_pain(data_dir, "bridge")
+    result = voicecoach(data_dir, "restore")
+    assert result.exit_code == 1 and "--force" in result.stderr
+    forced = voicecoach(data_dir, "restore", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert "before-restore-" in forced.stdout
