@@ -181,7 +181,7 @@ def test_restore_leaves_a_readable_database_alone_unless_forced(data_dir: Path) 
     assert read(restored.kept_aside, "SELECT count(*) FROM sessions") == [(2,)]
 
 
-def test_restore_waits_for_no_one_while_a_session_runs(data_dir: Path) -> None:
+def test_restore_refuses_while_a_session_runs(data_dir: Path) -> None:
     session_with_pain(data_dir, "bridge")
     fd = os.open(data_dir / "voicecoach.lock", os.O_RDWR)
     try:
