@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -15,9 +16,9 @@ from voicecoach.store import (
     END_REASONS,
     OUTCOMES,
     AvoidEntry,
+    DamagedDatabaseError,
     SchemaTooNewError,
     Store,
-    StoreError,
 )
 from voicecoach.store.schema import MIGRATIONS, migrate, user_version
 
@@ -119,11 +120,105 @@ def test_a_database_from_a_newer_voicecoach_is_refused(data_dir: Path) -> None:
     assert user_version(raw(data_dir)) == 99  # untouched
 
 
+def filled(data_dir: Path) -> bytes:
+    """A real database with a few pages of history and an avoid entry; its bytes."""
+    with Store.open(data_dir, now=FakeClock()) as store:
+        for n in range(40):
+            sid = store.start_session(f"routine-{n:02d}-" + "x" * 200)
+            store.end_session(sid, "completed")
+        store.avoid_add("plank")
+    return (data_dir / "voicecoach.db").read_bytes()
+
+
 def test_a_file_that_is_not_a_database_is_refused_clearly(data_dir: Path) -> None:
     data_dir.mkdir(parents=True)
-    (data_dir / "voicecoach.db").write_bytes(b"not sqlite at all, just some bytes" * 100)
-    with pytest.raises(StoreError, match=r"cannot open .*voicecoach.db: file is not a database"):
+    garbage = b"not sqlite at all, just some bytes" * 100
+    (data_dir / "voicecoach.db").write_bytes(garbage)
+    with pytest.raises(DamagedDatabaseError, match=r"voicecoach.db is damaged \(file is not a"):
         Store.open(data_dir)
+    assert (data_dir / "voicecoach.db").read_bytes() == garbage  # nothing overwritten
+    assert not (data_dir / "voicecoach.db-wal").exists()
+
+
+def test_an_empty_database_file_is_refused_not_started_afresh(data_dir: Path) -> None:
+    data_dir.mkdir(parents=True)
+    (data_dir / "voicecoach.db").touch()
+    for recover in (True, False):
+        with pytest.raises(DamagedDatabaseError, match=r"voicecoach.db is empty \(0 bytes\)"):
+            Store.open(data_dir, recover=recover)
+    assert (data_dir / "voicecoach.db").stat().st_size == 0
+    assert sorted(p.name for p in data_dir.iterdir()) == ["voicecoach.db"]
+
+
+def test_a_truncated_database_is_refused(data_dir: Path) -> None:
+    whole = filled(data_dir)
+    half = whole[: len(whole) // 2]
+    (data_dir / "voicecoach.db").write_bytes(half)
+    with pytest.raises(DamagedDatabaseError, match=r"voicecoach.db is damaged"):
+        Store.open(data_dir)
+    assert (data_dir / "voicecoach.db").read_bytes() == half
+
+
+def test_the_refusal_names_the_verified_backup(data_dir: Path) -> None:
+    filled(data_dir)  # ending sessions leaves a backup
+    (data_dir / "voicecoach.db").write_bytes(b"")
+    with pytest.raises(DamagedDatabaseError) as refused:
+        Store.open(data_dir)
+    backup = refused.value.backup
+    assert backup is not None and backup.path == data_dir / "backup" / "voicecoach.db"
+    assert (backup.sessions, backup.avoided) == (40, ("plank",))
+    assert str(backup.path) in str(refused.value)
+
+
+def test_without_a_backup_the_refusal_says_so(data_dir: Path) -> None:
+    data_dir.mkdir(parents=True)
+    (data_dir / "voicecoach.db").write_bytes(b"")
+    with pytest.raises(DamagedDatabaseError, match=r"no usable backup in .*backup") as refused:
+        Store.open(data_dir)
+    assert refused.value.backup is None
+    assert refused.value.to_move == (data_dir / "voicecoach.db",)
+
+
+def test_a_backup_that_fails_its_check_is_named_and_not_offered(data_dir: Path) -> None:
+    filled(data_dir)
+    (data_dir / "backup" / "voicecoach.db").write_bytes(b"rotten")
+    (data_dir / "backup" / "voicecoach.previous.db").unlink()
+    (data_dir / "voicecoach.db").write_bytes(b"")
+    with pytest.raises(DamagedDatabaseError, match=r"voicecoach.db failed its check") as refused:
+        Store.open(data_dir)
+    assert refused.value.backup is None
+    # Starting afresh needs the backup folder out of the way too (a first run has none).
+    assert refused.value.to_move == (data_dir / "voicecoach.db", data_dir / "backup")
+
+
+def test_a_missing_database_with_a_backup_is_not_a_first_run(data_dir: Path) -> None:
+    filled(data_dir)
+    (data_dir / "voicecoach.db").unlink()
+    with pytest.raises(DamagedDatabaseError, match=r"voicecoach.db is missing"):
+        Store.open(data_dir)
+    assert not (data_dir / "voicecoach.db").exists()
+
+
+def test_the_first_run_creates_a_database_silently(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING), Store.open(data_dir) as store:
+        assert store.avoided() == [] and store.history() == []
+    assert caplog.records == []
+    leftovers = sorted(p.name for p in data_dir.iterdir() if "voicecoach.db" in p.name)
+    assert leftovers == ["voicecoach.db"]  # no half-built file beside it
+
+
+def test_a_creation_cut_short_leaves_no_empty_database(data_dir: Path) -> None:
+    # A first open killed mid-way leaves at most its scratch file, never an empty
+    # voicecoach.db that the next open would have to refuse.
+    data_dir.mkdir(parents=True)
+    (data_dir / "voicecoach.db.new").write_bytes(b"half a database")
+    (data_dir / "voicecoach.db.new-journal").write_bytes(b"a stale journal")
+    with Store.open(data_dir) as store:
+        assert store.pragmas()["user_version"] == len(MIGRATIONS)
+    assert not (data_dir / "voicecoach.db.new").exists()
+    assert not (data_dir / "voicecoach.db.new-journal").exists()
 
 
 # -- recovery -------------------------------------------------------------------------------

@@ -8,6 +8,9 @@ from __future__ import annotations
 import difflib
 import json
 import logging
+import os
+import pwd
+import shlex
 import sys
 import time
 import wave
@@ -44,7 +47,7 @@ from voicecoach.speech.models import (
 from voicecoach.speech.recognizer import Recognizer, RecognizerUnavailable
 from voicecoach.speech.tts import EspeakSynth, SynthesisError, VoiceSettings, list_voices
 from voicecoach.speech.voice import VoiceSpeaker
-from voicecoach.store import Store, StoreError
+from voicecoach.store import BackupError, DamagedDatabaseError, Store, StoreError, restore
 from voicecoach.textmode import TextSpeaker, read_commands
 from voicecoach.timeline import LiveTimeline, RenderTimeline, Reporter, Timeline
 
@@ -262,8 +265,29 @@ def validate(settings: Settings, paths_: tuple[Path, ...]) -> None:
 def _open_store(settings: Settings, recover: bool = False) -> Store:
     try:
         return Store.open(settings.data_dir, recover=recover)
+    except DamagedDatabaseError as exc:
+        if exc.backup is None:
+            what = " and ".join(str(path) for path in exc.to_move)
+            how = f"To start afresh, move {what} aside; the records there are then lost."
+        else:
+            how = f"Restore it with: {_restore_command(settings)}"
+        _fail(f"{exc.path} {exc.problem}.", f"{exc.found}\n{how}")
     except (StoreError, OSError) as exc:
         _fail(f"cannot open the data folder {settings.data_dir}: {exc}")
+
+
+def _restore_command(settings: Settings) -> str:
+    """The restore command for this data folder, exactly, as the user who owns the folder."""
+    command = "voicecoach restore"
+    if os.environ.get("VOICECOACH_DATA_DIR") or settings.data_dir != paths.data_dir():
+        command = f"voicecoach --data-dir {shlex.quote(str(settings.data_dir))} restore"
+    try:
+        owner = settings.data_dir.stat().st_uid
+        if owner != os.geteuid():  # the service's /var/lib/voicecoach
+            command = f"sudo -u {shlex.quote(pwd.getpwuid(owner).pw_name)} {command}"
+    except (OSError, KeyError):
+        pass
+    return command
 
 
 def _device(value: str | None) -> int | str | None:
@@ -848,6 +872,33 @@ def history(settings: Settings, as_json: bool) -> None:
                 f"{k} {p[k]}" for k in ("side", "rep", "second") if p.get(k) is not None
             )
             click.echo(f"    pain: {p['exercise']}" + (f" ({where})" if where else ""))
+
+
+@cli.command("restore")
+@click.option("--force", is_flag=True, help="Replace the database even if it reads as sound.")
+@click.pass_obj
+def restore_command(settings: Settings, force: bool) -> None:
+    """Put back the last verified backup of the history and the avoid list.
+
+    For when voicecoach refuses a damaged or empty database. A backup is checked and kept after
+    every session (DATA_DIR/backup/, with the one before it); the file it replaces is kept
+    beside it, never deleted. Exits 1, changing nothing, when there is no usable backup.
+    """
+    try:
+        restored = restore(settings.data_dir, force=force)
+    except BackupError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        command = _restore_command(settings)
+        owner = f"Run it as the folder's owner: {command}" if command.startswith("sudo") else None
+        _fail(f"cannot restore into {settings.data_dir}: {exc}", owner)
+    backup = restored.backup
+    click.echo(
+        f"Restored {settings.data_dir / 'voicecoach.db'} from {backup.path} "
+        f"(made {backup.made}): {backup.describe()}."
+    )
+    if restored.kept_aside is not None:
+        click.echo(f"The file it replaced is kept as {restored.kept_aside}.")
 
 
 @cli.group()

@@ -1,6 +1,27 @@
 """SQLite store: sessions, exercise outcomes, pain reports and the avoid list, durable on return."""
 
+from voicecoach.store.backup import (
+    BackupError,
+    BackupInfo,
+    DamagedDatabaseError,
+    Restored,
+    restore,
+    write_backup,
+)
 from voicecoach.store.db import AvoidEntry, Store
 from voicecoach.store.schema import END_REASONS, OUTCOMES, SchemaTooNewError, StoreError
 
-__all__ = ["END_REASONS", "OUTCOMES", "AvoidEntry", "SchemaTooNewError", "Store", "StoreError"]
+__all__ = [
+    "END_REASONS",
+    "OUTCOMES",
+    "AvoidEntry",
+    "BackupError",
+    "BackupInfo",
+    "DamagedDatabaseError",
+    "Restored",
+    "SchemaTooNewError",
+    "Store",
+    "StoreError",
+    "restore",
+    "write_backup",
+]

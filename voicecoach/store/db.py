@@ -5,6 +5,12 @@ commit, which with ``journal_mode=WAL`` and ``synchronous=FULL`` means after the
 So when the coach says "I've taken it out", a kill -9 or a power cut cannot undo it (given
 storage that honours fsync; cheap SD cards may not).
 
+A database file that exists but is empty or damaged is refused, never replaced by a fresh one:
+that would silently empty the avoid list. A new database is built under a scratch name and
+linked into place whole, so a first start cut short never leaves an empty ``voicecoach.db``
+behind. After each session (and each change to the avoid list) a verified backup is written;
+see ``backup.py``.
+
 Timestamps are ISO-8601 UTC strings taken here (the engine never reads clocks). They are for
 people to read: order comes from row ids, because a Pi without a real-time clock may jump its date.
 """
@@ -24,12 +30,20 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from voicecoach.store.backup import (
+    DB_NAME,
+    RUNNER_LOCK_NAME,
+    DamagedDatabaseError,
+    damage,
+    has_backup,
+    is_damage,
+    write_backup,
+)
+from voicecoach.store.files import fsync_dir, make_dirs, open_lock, try_lock
 from voicecoach.store.schema import END_REASONS, OUTCOMES, StoreError, migrate, user_version
 
 log = logging.getLogger(__name__)
 
-DB_NAME = "voicecoach.db"
-LOCK_NAME = "voicecoach.lock"
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -80,13 +94,24 @@ class Store:
     ) -> Self:
         """Open (creating and migrating as needed) ``data_dir/voicecoach.db``.
 
-        Raises ``SchemaTooNewError`` for a database written by a newer voicecoach, and
-        ``StoreError`` for one SQLite cannot use (not a database, locked past the busy timeout).
+        A missing file is a first run: a new database is made. Raises
+        ``DamagedDatabaseError`` for a file that is empty, not a database or fails
+        ``quick_check``, or is missing while backups show there was one (nothing is written to
+        it); ``SchemaTooNewError`` for a database written by a newer voicecoach; and
+        ``StoreError`` for one SQLite cannot use otherwise (locked past the busy timeout).
         """
         data_dir = Path(data_dir)
-        _make_dirs(data_dir)
+        make_dirs(data_dir)
         path = data_dir / DB_NAME
-        is_new = not path.exists()
+        if not path.exists():
+            _create(path)
+        elif path.stat().st_size == 0:
+            # SQLite would take it for a new database: the avoid list would start empty.
+            raise DamagedDatabaseError(
+                path,
+                "is empty (0 bytes), so the history and avoid list it held are gone; "
+                "voicecoach will not start over with an empty avoid list",
+            )
         try:
             conn = sqlite3.connect(
                 path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
@@ -95,13 +120,14 @@ class Store:
             raise StoreError(f"cannot open {path}: {err}") from err
         lock: int | None = None
         try:
+            problem = damage(conn)  # before anything is written to it
+            if problem is not None:
+                raise DamagedDatabaseError(path, f"is damaged ({problem})")
             _configure(conn, path)
             migrate(conn, path)
-            if is_new:
-                _fsync_dir(data_dir)  # so the new file's name survives a power cut too
             store = cls(conn, path, now)
             if recover:
-                lock = _try_lock(data_dir / LOCK_NAME)
+                lock = try_lock(data_dir / RUNNER_LOCK_NAME)
                 store._runner_lock = lock
                 if lock is None:
                     log.info("%s: another process is running sessions; not recovering", path)
@@ -111,6 +137,8 @@ class Store:
             conn.close()
             if lock is not None:
                 os.close(lock)
+            if isinstance(err, sqlite3.DatabaseError) and is_damage(err):
+                raise DamagedDatabaseError(path, f"is damaged ({err})") from err
             if isinstance(err, sqlite3.DatabaseError):
                 raise StoreError(f"cannot open {path}: {err}") from err
             raise
@@ -215,6 +243,7 @@ class Store:
             log.warning("session %d had already ended; keeping its first end reason", session_id)
         else:
             log.info("session %d ended: %s", session_id, reason)
+            self.back_up()
 
     # -- avoid list -------------------------------------------------------------------------
 
@@ -234,12 +263,16 @@ class Store:
                 " ON CONFLICT (exercise) DO NOTHING",
                 (exercise, self._stamp(), reason),
             )
+        if cursor.rowcount == 1:
+            self.back_up()
         return cursor.rowcount == 1
 
     def avoid_remove(self, exercise: str) -> bool:
         """Take an exercise off the avoid list; False if it was not there."""
         with self._write() as conn:
             cursor = conn.execute("DELETE FROM avoid WHERE exercise = ?", (exercise,))
+        if cursor.rowcount == 1:
+            self.back_up()
         return cursor.rowcount == 1
 
     # -- reading ----------------------------------------------------------------------------
@@ -275,6 +308,21 @@ class Store:
             )
         return list(by_id.values())
 
+    def back_up(self) -> Path | None:
+        """Write a verified backup of the database now; its path, or None if that failed.
+
+        Called after each session ends, when a crashed session is recovered and when the avoid
+        list is edited, so ``run`` and the service both keep one. A failure is logged, not
+        raised: the records are safe in the database, and the previous backup is kept.
+        """
+        try:
+            info = write_backup(self._path, self._path.parent)
+        except (StoreError, OSError) as err:
+            log.error("%s: no new backup (the last good one is kept): %s", self._path, err)
+            return None
+        log.debug("backed up to %s: %s", info.path, info.describe())
+        return info.path
+
     def pragmas(self) -> dict[str, int | str]:
         """The settings this connection really runs with, for diagnostics and tests."""
         names = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "user_version")
@@ -294,6 +342,7 @@ class Store:
                 )
         if count:
             log.warning("%s: marked %d unfinished session(s) interrupted", self._path, count)
+            self.back_up()  # that session's pain reports were never backed up
 
     def _stamp(self) -> str:
         moment = self._now()
@@ -339,30 +388,39 @@ def _configure(conn: sqlite3.Connection, path: Path) -> None:
         log.warning("%s: journal_mode is %s, not wal", path, mode)
 
 
-def _make_dirs(data_dir: Path) -> None:
-    # Like mkdir -p, but each new folder's name is fsynced into its parent, so a power cut
-    # cannot take the whole folder (and the first records in it) away.
-    missing = [folder for folder in (data_dir, *data_dir.parents) if not folder.exists()]
-    for folder in reversed(missing):
-        folder.mkdir(mode=0o700, exist_ok=True)
-        _fsync_dir(folder.parent)
-
-
-def _try_lock(path: Path) -> int | None:
-    # flock is released by the kernel when the holder dies, even by kill -9.
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+def _create(path: Path) -> None:
+    # Built under a scratch name and linked into place whole; the scratch file's flock makes a
+    # second process starting at the same moment wait, then find the finished database.
+    if has_backup(path.parent):
+        raise DamagedDatabaseError(
+            path, "is missing, but a backup of it exists, so this is not a first run"
+        )
+    scratch = path.with_name(path.name + ".new")
+    fd = open_lock(scratch)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if not path.exists():
+            # What a creation cut short left: empty the file we hold locked (a new inode would
+            # not be), and drop its stale journal so it is not replayed into the new one.
+            os.ftruncate(fd, 0)
+            for suffix in ("-journal", "-wal", "-shm"):
+                Path(f"{scratch}{suffix}").unlink(missing_ok=True)
+            conn = sqlite3.connect(scratch, isolation_level=None)
+            try:
+                conn.execute("PRAGMA synchronous = FULL")
+                migrate(conn, path)
+            finally:
+                conn.close()
+            try:
+                os.link(scratch, path)  # never replaces a database that appeared meanwhile
+            except FileExistsError:
+                pass
+            except OSError:  # a file system without hard links
+                os.replace(scratch, path)
+            fsync_dir(path.parent)  # so the new file's name survives a power cut too
+        scratch.unlink(missing_ok=True)
+    except sqlite3.Error as err:
+        raise StoreError(f"cannot create {path}: {err}") from err
     finally:
         os.close(fd)
 
