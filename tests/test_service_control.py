@@ -11,8 +11,10 @@ import socket
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -402,3 +404,89 @@ def test_default_socket_path(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_socket_path_too_long_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ServiceError, match="longer than AF_UNIX allows"):
         ControlServer(tmp_path / ("x" * 120) / "control.sock", HANDLER)
+
+
+class Deferred:
+    """A handler whose replies are given later, by another thread (as the service's loop does)."""
+
+    def __init__(self) -> None:
+        self.futures: list[Future[dict[str, Any]]] = []
+
+    def __call__(self, request: dict[str, Any]) -> Any:
+        if request["cmd"] == "status":
+            return {"state": "idle"}
+        future: Future[dict[str, Any]] = Future()
+        self.futures.append(future)
+        return future
+
+    def wait_for_request(self, number: int = 1) -> Future[dict[str, Any]]:
+        deadline = time.monotonic() + 10
+        while len(self.futures) < number and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.futures[number - 1]
+
+
+def test_a_deferred_reply_arrives_when_the_work_is_done(sock_path: Path) -> None:
+    handler = Deferred()
+    with ControlServer(sock_path, handler):
+        replies: list[dict[str, Any]] = []
+        asker = threading.Thread(
+            target=lambda: replies.append(request(sock_path, {"cmd": "run"}, timeout=20))
+        )
+        asker.start()
+        future = handler.wait_for_request()
+        assert_quick_status(sock_path)  # others are served while one waits
+        assert not replies
+        assert future.set_running_or_notify_cancel()
+        future.set_result({"ok": False, "error": "cannot start: no audio device"})
+        asker.join(timeout=20)
+        assert replies == [{"ok": False, "error": "cannot start: no audio device"}]
+
+        asker = threading.Thread(
+            target=lambda: replies.append(request(sock_path, {"cmd": "run"}, timeout=20))
+        )
+        asker.start()
+        handler.wait_for_request(2).set_result({"started": "x"})
+        asker.join(timeout=20)
+        assert replies[-1] == {"ok": True, "started": "x"}
+
+
+def test_a_deferred_reply_that_never_comes_is_an_error_and_cancels_the_work(
+    sock_path: Path,
+) -> None:
+    handler = Deferred()
+    with ControlServer(sock_path, handler, reply_timeout=0.3):
+        reply = request(sock_path, {"cmd": "run"}, timeout=20)
+        assert reply["ok"] is False and "was not carried out" in reply["error"]
+        assert handler.futures[0].cancelled()  # so the service does not start it later
+        assert_quick_status(sock_path)
+
+
+def test_a_client_that_hangs_up_cancels_its_deferred_work(sock_path: Path) -> None:
+    handler = Deferred()
+    with ControlServer(sock_path, handler):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(str(sock_path))
+            sock.sendall(b'{"cmd": "run"}\n')
+            future = handler.wait_for_request()
+        deadline = time.monotonic() + 10
+        while not future.cancelled() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert future.cancelled()  # so the service does not start what nobody waits for
+        assert_quick_status(sock_path)
+
+
+def test_a_closing_server_answers_those_still_waiting(sock_path: Path) -> None:
+    handler = Deferred()
+    server = ControlServer(sock_path, handler)
+    server.start()
+    replies: list[dict[str, Any]] = []
+    asker = threading.Thread(
+        target=lambda: replies.append(request(sock_path, {"cmd": "run"}, timeout=20))
+    )
+    asker.start()
+    future = handler.wait_for_request()
+    server.close()
+    asker.join(timeout=20)
+    assert replies and replies[0]["ok"] is False and "stopped" in replies[0]["error"]
+    assert future.cancelled()

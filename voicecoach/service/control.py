@@ -9,7 +9,10 @@ thread per connection: a client that connects and sends nothing (or half a line)
 file descriptor and is dropped at its deadline, while other clients are served meanwhile;
 nothing can make it spawn threads without bound, and handler calls are serialised, so the
 handler needs no locking of its own. The price: a handler must be quick (start a session
-elsewhere and return, never run one inline).
+elsewhere and return, never run one inline). A handler whose answer depends on work done
+elsewhere (did the session really start?) returns a ``Future`` instead: the connection waits,
+costing nothing but its descriptor, until the future holds the reply or ``REPLY_TIMEOUT`` passes;
+a client that gave up or was dropped cancels the future, so the work is not done for nobody.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,12 +41,14 @@ SOCKET_NAME = "control.sock"
 MAX_REQUEST = 4096  # bytes in a request line, newline excluded
 MAX_REPLY = 1 << 20  # what a client accepts before calling the server broken
 CLIENT_TIMEOUT = 2.0  # seconds a connection may take to send its line (and to take the reply)
+REPLY_TIMEOUT = 30.0  # seconds a deferred reply (a Future) may take: loading a session's models
 MAX_CLIENTS = 64  # open connections; the oldest is dropped to make room for a new one
 _UNIX_PATH_MAX = 108  # sockaddr_un.sun_path, including the terminating NUL
 
 Request = dict[str, Any]
 Reply = dict[str, Any]
-Handler = Callable[[Request], Reply]
+Answer = Reply | Future[Reply]  # a reply now, or one the service gives when the work is done
+Handler = Callable[[Request], Answer]
 
 
 class ServiceError(RuntimeError):
@@ -88,7 +94,7 @@ def dispatch(commands: Mapping[str, Handler]) -> Handler:
     """A handler that routes on ``"cmd"``, naming the known commands when it is unknown."""
     table = dict(commands)
 
-    def handle(request: Request) -> Reply:
+    def handle(request: Request) -> Answer:
         cmd = request.get("cmd")
         command = table.get(cmd) if isinstance(cmd, str) else None
         if command is None:
@@ -179,6 +185,8 @@ class _Client:
     deadline: float
     inbox: bytearray = field(default_factory=bytearray)
     outbox: bytes = b""
+    pending: Future[Reply] | None = None  # a deferred reply being waited for
+    cmd: str = ""
 
 
 _LISTENER = object()
@@ -189,9 +197,9 @@ class ControlServer:
     """Serves control requests on a Unix stream socket (mode 0600) from a background thread.
 
     ``handler`` gets each well-formed request (a dict with a string ``"cmd"``) and returns the
-    reply dict (``"ok": true`` is added when missing). Malformed requests, rejected peers,
-    handler exceptions and timeouts all get ``{"ok": false, "error": ...}``; none of them stops
-    the server.
+    reply dict (``"ok": true`` is added when missing) or a ``Future`` of it. Malformed requests,
+    rejected peers, handler exceptions and timeouts all get ``{"ok": false, "error": ...}``; none
+    of them stops the server.
     """
 
     def __init__(
@@ -201,6 +209,7 @@ class ControlServer:
         *,
         client_timeout: float = CLIENT_TIMEOUT,
         max_clients: int = MAX_CLIENTS,
+        reply_timeout: float = REPLY_TIMEOUT,
     ) -> None:
         self.path = Path(path)
         if len(os.fsencode(self.path)) >= _UNIX_PATH_MAX:
@@ -208,6 +217,7 @@ class ControlServer:
             raise ServiceError(f"socket path longer than AF_UNIX allows ({limit} bytes): {path}")
         self._handler = handler
         self._client_timeout = client_timeout
+        self._reply_timeout = reply_timeout
         self._max_clients = max_clients
         self._selector = selectors.DefaultSelector()
         self._clients: dict[socket.socket, _Client] = {}  # in accept order: oldest first
@@ -273,6 +283,8 @@ class ControlServer:
             if self._thread.is_alive():
                 log.warning("control thread did not stop within 5 s (a handler is stuck?)")
         for client in list(self._clients.values()):
+            if client.pending is not None:  # answered just now, or never: say which
+                self._send_now(client.sock, self._settled(client, "the service stopped"))
             self._drop(client)
         if self._listener is not None:
             self._listener.close()
@@ -310,11 +322,33 @@ class ControlServer:
                 self._accept()
             elif isinstance(key.data, _Client) and key.data.sock in self._clients:
                 self._service(key.data, mask)
+        for client in [c for c in self._clients.values() if c.pending and c.pending.done()]:
+            try:
+                self._respond(client, self._settled(client, ""))
+            except OSError:  # it hung up while waiting
+                self._drop(client)
         now = time.monotonic()
         for client in [c for c in self._clients.values() if c.deadline <= now]:
-            if not client.outbox:  # still waiting for a request: tell it why it is dropped
+            if client.pending is not None:
+                self._send_now(client.sock, self._settled(client, "no answer in time"))
+            elif not client.outbox:  # still waiting for a request: tell it why it is dropped
                 self._send_now(client.sock, error_reply("timed out waiting for a request line"))
             self._drop(client)
+
+    def _settled(self, client: _Client, unanswered: str) -> Reply:
+        """The reply a deferred answer gave, or an error saying why there is none."""
+        future, client.pending = client.pending, None
+        assert future is not None
+        if not future.done() and future.cancel():
+            return error_reply(f"{unanswered}: {client.cmd} was not carried out")
+        if not future.done():  # already being carried out: its outcome is not known yet
+            return error_reply(f"{unanswered}: {client.cmd} is still in progress; see status")
+        if future.cancelled():
+            return error_reply(f"{client.cmd} was cancelled")
+        error = future.exception()
+        if error is not None:
+            return self._failure(client.cmd, error)
+        return self._checked(client.cmd, future.result())
 
     def _accept(self) -> None:
         assert self._listener is not None
@@ -354,6 +388,10 @@ class ControlServer:
 
     def _service(self, client: _Client, mask: int) -> None:
         try:
+            if client.pending is not None:
+                if not client.sock.recv(MAX_REQUEST):  # anything more is ignored: one request
+                    self._drop(client)  # it hung up: the deferred work is for nobody now
+                return
             if mask & selectors.EVENT_READ and not client.outbox:
                 self._read(client)
             if mask & selectors.EVENT_WRITE and client.outbox:
@@ -377,8 +415,24 @@ class ControlServer:
             line = bytes(client.inbox)
         if len(line) > MAX_REQUEST:
             self._respond(client, error_reply(f"request longer than {MAX_REQUEST} bytes"))
+            return
+        answer = self._answer(line, client)
+        if isinstance(answer, Future):
+            self._defer(client, answer)
         else:
-            self._respond(client, self.answer(line))
+            self._respond(client, answer)
+
+    def _defer(self, client: _Client, future: Future[Reply]) -> None:
+        # The socket stays watched for reading, to notice a client that hangs up meanwhile;
+        # the future's completion wakes the loop (from whichever thread completes it).
+        client.pending = future
+        client.inbox.clear()
+        client.deadline = time.monotonic() + self._reply_timeout
+        future.add_done_callback(lambda _f: self._wake())
+
+    def _wake(self) -> None:
+        with suppress(OSError):  # closed: the server is going away and replies as it does
+            self._wake_w.send(b"x")
 
     def _respond(self, client: _Client, reply: Reply) -> None:
         client.outbox = _encode(reply)
@@ -394,6 +448,9 @@ class ControlServer:
             self._drop(client)
 
     def _drop(self, client: _Client) -> None:
+        if client.pending is not None:  # nobody waits for it any more
+            client.pending.cancel()
+            client.pending = None
         if self._clients.pop(client.sock, None) is not None:
             with suppress(KeyError, ValueError):
                 self._selector.unregister(client.sock)
@@ -405,8 +462,11 @@ class ControlServer:
         with suppress(OSError):
             sock.send(_encode(reply))
 
-    def answer(self, line: bytes) -> Reply:
+    def answer(self, line: bytes) -> Answer:
         """The reply to one request line: validation, then the handler, never an exception."""
+        return self._answer(line)
+
+    def _answer(self, line: bytes, client: _Client | None = None) -> Answer:
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError:
@@ -422,11 +482,23 @@ class ControlServer:
             return error_reply('request needs a "cmd" string')
         try:
             reply = self._handler(request)
-        except RequestError as error:
-            return error_reply(str(error))
         except Exception as error:
-            log.exception("control command %s failed", _short(cmd))
-            return error_reply(f"internal error in {_short(cmd)}: {type(error).__name__}: {error}")
+            return self._failure(cmd, error)
+        if isinstance(reply, Future):
+            if client is not None:
+                client.cmd = _short(cmd)
+            return reply
+        return self._checked(cmd, reply)
+
+    @staticmethod
+    def _failure(cmd: str, error: BaseException) -> Reply:
+        if isinstance(error, RequestError):
+            return error_reply(str(error))
+        log.error("control command %s failed", _short(cmd), exc_info=error)
+        return error_reply(f"internal error in {_short(cmd)}: {type(error).__name__}: {error}")
+
+    @staticmethod
+    def _checked(cmd: str, reply: object) -> Reply:
         if not isinstance(reply, dict):
             log.error("handler for %s returned %s, not a dict", _short(cmd), type(reply).__name__)
             return error_reply(f"internal error in {_short(cmd)}: bad reply")
