@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -134,3 +136,53 @@ def test_broken_user_routine_is_reported_and_others_still_listed(tmp_path: Path)
     assert "skipped" in err and "mine.toml" in err
     code, out, _ = run("--routines-dir", str(tmp_path), "validate")
     assert code == 1 and "mine.toml:1:1: (file): missing required key" in out
+
+
+class RefusingService:
+    """A control socket that refuses every caller exactly as the service refuses another user."""
+
+    def __init__(self, folder: Path, reply: bytes) -> None:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(str(folder / "control.sock"))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.reply = reply
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.sendall(self.reply)
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+@pytest.fixture
+def refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("VOICECOACH_RUNTIME_DIR", str(tmp_path / "run"))
+    service = RefusingService(
+        tmp_path / "run", b'{"ok": false, "error": "permission denied for uid 1000"}\n'
+    )
+    yield
+    service.close()
+
+
+@pytest.mark.parametrize(
+    "command", [["status"], ["status", "--json"], ["stop"], ["run", "desk-break"]]
+)
+def test_a_refusing_service_is_an_error_not_a_result(refused, command: list[str]):
+    code, out, err = run(*command)
+    assert code == 1, (out, err)
+    assert "permission denied for uid 1000" in err and "sudo" in err
+    assert "state: None" not in out and "No session was running" not in out
+    assert "is guiding" not in err

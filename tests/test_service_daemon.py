@@ -11,6 +11,7 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -98,13 +99,19 @@ def test_serve_without_audio_is_ready_answers_survives_garbage_and_stops(service
     assert json.loads(_cli(env, "status", "--json").stdout)["state"] == "idle"
     assert time.monotonic() - started < 10 and proc.poll() is None
 
-    # A routine cannot start without a speaker: said in status, no crash.
-    assert _cli(env, "run", "desk-break").returncode == 0
-    time.sleep(1.5)
+    # A routine cannot start without a speaker: `run` says so and fails; status says so too.
+    ran = _cli(env, "run", "desk-break")
+    assert ran.returncode == 1, ran
+    assert "cannot start desk-break: no audio device" in ran.stderr
+    assert "is guiding" not in ran.stderr and "Traceback" not in ran.stderr
     assert any(
         "no audio device" in e
         for e in json.loads(_cli(env, "status", "--json").stdout)["last_errors"]
     )
+    # Nothing was running, so nothing was stopped; the service is still there.
+    stopped = _cli(env, "stop")
+    assert stopped.returncode == 0 and "No session was running." in stopped.stdout
+    assert json.loads(_cli(env, "status", "--json").stdout)["state"] == "idle"
 
     # SIGTERM: STOPPING=1, then a clean exit within a few seconds; the socket is gone.
     proc.send_signal(signal.SIGTERM)
@@ -169,3 +176,94 @@ def test_the_coach_says_so_when_a_missing_speaker_appears(monkeypatch):
     assert ok and len(attempts) == 3
     assert said == [daemon.APPEARED]
     assert service._ensure_output() and said == [daemon.APPEARED]  # only when it appears
+
+
+@pytest.fixture
+def idle_service(tmp_path: Path):
+    """A real service (library, store, voice, control socket) whose main loop the test drives."""
+    from voicecoach.routines.loader import load_library
+    from voicecoach.service.daemon import Service
+    from voicecoach.speech.tts import EspeakSynth, VoiceSettings
+    from voicecoach.store import Store
+
+    def broken_recognizers() -> list:
+        raise RuntimeError("the command model file is unreadable")
+
+    store = Store.open(tmp_path / "data")
+    service = Service(
+        load_library(None),
+        store,
+        EspeakSynth(VoiceSettings()),
+        broken_recognizers,
+        tmp_path / "run" / "control.sock",
+    )
+    service.control.start()
+    yield service
+    service.control.close()
+    store.close()
+
+
+def _ask(path: Path, payload: dict) -> tuple[threading.Thread, list[dict]]:
+    from voicecoach.service.control import request
+
+    replies: list[dict] = []
+    asker = threading.Thread(target=lambda: replies.append(request(path, payload, timeout=30)))
+    asker.start()
+    return asker, replies
+
+
+def test_run_is_answered_with_whether_the_session_started(idle_service):
+    from voicecoach.service.control import request
+
+    path = idle_service.control.path
+    asker, replies = _ask(path, {"cmd": "run", "routine": "desk-break"})
+    asked = idle_service.requests.get(timeout=10)  # what the main loop takes next
+    # A second start while the first is not yet answered is refused, not queued for later.
+    second = request(path, {"cmd": "run", "routine": "desk-break"})
+    assert second == {"ok": False, "error": "a session is starting: desk-break"}
+    assert not replies  # no answer before the loop knows
+    idle_service._start(asked.routine, asked.reply, audio_ok=False)
+    asker.join(timeout=30)
+    assert replies[0]["ok"] is False
+    assert replies[0]["error"].startswith("cannot start desk-break: no audio device")
+
+    # Audio is fine but the recognizers fail now: an error reply, and the service goes on.
+    asker, replies = _ask(path, {"cmd": "run", "routine": "desk-break"})
+    asked = idle_service.requests.get(timeout=10)
+    idle_service._start(asked.routine, asked.reply, audio_ok=True)
+    asker.join(timeout=30)
+    assert replies == [
+        {"ok": False, "error": "cannot start desk-break: the command model file is unreadable"}
+    ]
+    assert request(path, {"cmd": "stop"}) == {"ok": True, "stopped": None}
+    assert request(path, {"cmd": "status"})["state"] == "starting"
+
+
+def test_a_stopping_service_refuses_starts_it_has_not_begun(idle_service):
+    path = idle_service.control.path
+    asker, replies = _ask(path, {"cmd": "run", "routine": "desk-break"})
+    deadline = time.monotonic() + 10
+    while idle_service.requests.empty() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    idle_service._refuse_waiting("the service is stopping")
+    asker.join(timeout=30)
+    assert replies == [{"ok": False, "error": "the service is stopping"}]
+
+
+def test_stop_is_answered_once_the_session_has_ended(idle_service):
+    from voicecoach.engine.events import Interrupted
+    from voicecoach.inbox import Inbox
+    from voicecoach.service.control import request
+
+    path = idle_service.control.path
+    inbox = Inbox()
+    idle_service._began("desk-break", inbox)
+    refused = request(path, {"cmd": "run", "routine": "desk-break"})
+    assert refused == {"ok": False, "error": "a session is running: desk-break"}
+    asker, replies = _ask(path, {"cmd": "stop"})
+    assert inbox.get(timeout=10) == Interrupted()  # the session is told ...
+    time.sleep(0.2)
+    assert not replies  # ... but "stopped" is not claimed until it has ended
+    idle_service._ended("desk-break", "interrupted")
+    asker.join(timeout=30)
+    assert replies == [{"ok": True, "stopped": "desk-break", "end": "interrupted"}]

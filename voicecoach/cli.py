@@ -444,10 +444,11 @@ def run(
     """
     r = find_routine(_library(settings), routine)
     if not (text or audio_out or audio_in):
-        reply = _service_request({"cmd": "run", "routine": r.id})
-        if reply is not None:  # the service owns the devices: it guides
-            if not reply.get("ok"):
-                _fail(str(reply.get("error")))
+        # The service owns the devices: it guides, and answers once the session has started.
+        reply = _service_request({"cmd": "run", "routine": r.id}, wait=True)
+        if reply is not None:
+            if reply.get("warning"):
+                click.echo(f"warning: {reply['warning']}", err=True)
             click.echo(f"The voicecoach service is guiding {r.id}.", err=True)
             return
     if audio_in and audio_out and audio_in.resolve() == audio_out.resolve():
@@ -769,9 +770,14 @@ def serve(
         store.close()
 
 
-def _service_request(payload: dict[str, Any]) -> dict[str, Any] | None:
-    """Ask the running service; None when no service is running."""
+def _service_request(payload: dict[str, Any], wait: bool = False) -> dict[str, Any] | None:
+    """The running service's reply; None when no service is running; exit 1 on an error reply.
+
+    ``wait``: the service answers when the work is done (a session started or ended), which
+    may take as long as loading the recognizers.
+    """
     from voicecoach.service.control import (  # noqa: PLC0415
+        REPLY_TIMEOUT,
         ServiceError,
         ServiceUnavailable,
         default_socket_path,
@@ -779,11 +785,18 @@ def _service_request(payload: dict[str, Any]) -> dict[str, Any] | None:
     )
 
     try:
-        return request(default_socket_path(), payload)
+        reply = request(default_socket_path(), payload, timeout=REPLY_TIMEOUT + 5 if wait else 5)
     except ServiceUnavailable:
         return None
     except ServiceError as exc:
-        _fail(f"the service did not answer: {exc}")
+        _fail(str(exc))
+    if reply.get("ok") is not True:
+        error = str(reply.get("error") or "no reason given")
+        hint = "See the service's state with: voicecoach status"
+        if error.startswith("permission denied"):
+            hint = "The service runs as another user: on the appliance, run: sudo voicecoach ..."
+        _fail(f"the voicecoach service: {error}", hint)
+    return reply
 
 
 @cli.command()
@@ -791,7 +804,7 @@ def _service_request(payload: dict[str, Any]) -> dict[str, Any] | None:
 def status(as_json: bool) -> None:
     """Show the running service: state, session, audio, microphone, recognizers, last errors.
 
-    Exits 3 when no service is running.
+    Exits 3 when no service is running, 1 when it refused to answer (another user's service).
     """
     reply = _service_request({"cmd": "status"})
     if reply is None:
@@ -807,8 +820,12 @@ def status(as_json: bool) -> None:
 
 @cli.command()
 def stop() -> None:
-    """Stop the session the service is running (recorded as interrupted)."""
-    reply = _service_request({"cmd": "stop"})
+    """Stop the session the service is running (recorded as interrupted).
+
+    Returns once the session has ended. Exits 3 when no service is running, 1 when the
+    service refused.
+    """
+    reply = _service_request({"cmd": "stop"}, wait=True)  # answered once it has ended
     if reply is None:
         click.echo("No voicecoach service is running.", err=True)
         sys.exit(3)

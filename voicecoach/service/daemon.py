@@ -7,6 +7,8 @@ missing device is a state to wait in, never a crash), and tells systemd how it i
 routines, store, recognizers and audio are ready or being waited for; WATCHDOG only from this
 loop's own health; STATUS in words; STOPPING on SIGTERM). Sessions run in this loop exactly
 as ``voicecoach run`` runs them; the control socket thread only reads state or posts events.
+A "run" or "stop" over the socket is answered by this loop once it is done (a ``Future``), so
+the CLI reports what happened: the session started, or why not; the session ended.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +35,7 @@ from voicecoach.engine.events import Event, Interrupted, MicLost
 from voicecoach.inbox import Inbox
 from voicecoach.listen import Listener
 from voicecoach.routines.loader import Library
-from voicecoach.service.control import ControlServer, RequestError, dispatch
+from voicecoach.service.control import ControlServer, Reply, RequestError, dispatch, error_reply
 from voicecoach.service.idle import IdleListener, IdleRequest, announce, choices
 from voicecoach.service.notify import HealthWatchdog, Notifier
 from voicecoach.speech.recognizer import Recognizer
@@ -47,6 +50,20 @@ TICK_S = 1.0
 BACKOFF_S = (1, 2, 4, 8, 15, 30)
 APPEARED = "Hello, I can speak again. Say: what can I do, to hear the routines."
 SUGGESTION_S = 600  # after a reminder, a bare "start" means its routine for this long
+
+
+@dataclass(frozen=True)
+class QueuedRequest:
+    """What the main loop is asked to do, by voice or over the control socket."""
+
+    kind: str  # "start" a routine, or "list" the routines aloud
+    routine: str | None = None
+    reply: Future[Reply] | None = None  # told whether it started (None: asked by voice)
+
+
+def _answer(reply: Future[Reply] | None, answer: Reply) -> None:
+    if reply is not None and not reply.done():
+        reply.set_result(answer)
 
 
 @dataclass
@@ -130,7 +147,10 @@ class Service:
         self.status = ServiceState()
         self.notifier = Notifier()
         self.watchdog = HealthWatchdog(self.notifier)
-        self.requests: queue.Queue[tuple[str, str | None]] = queue.Queue()
+        self.requests: queue.Queue[QueuedRequest] = queue.Queue()
+        self._lock = threading.Lock()  # the socket thread's view of the session, and waiters
+        self._starting: str | None = None  # a start asked over the socket, not yet answered
+        self._stopped: list[Future[Reply]] = []  # stop requests waiting for the session's end
         self.reminders = [r for r in reminders if self._known(r)]
         self._reminded: dict[Reminder, datetime.date] = {}
         self._suggested: tuple[str, float] | None = None
@@ -151,21 +171,38 @@ class Service:
     def _status(self, _request: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, **self.status.as_dict()}
 
-    def _run(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _run(self, request: dict[str, Any]) -> Future[Reply]:
+        """Answered by the main loop: {"started": id}, or an error saying why it did not start."""
         routine = request.get("routine")
         if not isinstance(routine, str) or routine not in self.library.routines:
             raise RequestError(f"no routine called {routine!r}")
-        if self.status.session is not None:
-            raise RequestError(f"a session is running: {self.status.session}")
-        self.requests.put(("start", routine))
-        return {"ok": True, "started": routine}
+        if self.stopping.is_set():
+            raise RequestError("the service is stopping")
+        with self._lock:
+            if self.status.session is not None:
+                raise RequestError(f"a session is running: {self.status.session}")
+            if self._starting is not None:
+                raise RequestError(f"a session is starting: {self._starting}")
+            self._starting = routine
+        reply: Future[Reply] = Future()
+        reply.add_done_callback(lambda _f: self._started())
+        self.requests.put(QueuedRequest("start", routine, reply))
+        return reply
 
-    def _stop(self, _request: dict[str, Any]) -> dict[str, Any]:
-        inbox = self.session_inbox
-        if inbox is None:
-            return {"ok": True, "stopped": None}
+    def _started(self) -> None:
+        with self._lock:
+            self._starting = None
+
+    def _stop(self, _request: dict[str, Any]) -> Reply | Future[Reply]:
+        """Answered once the session has ended and been recorded, or at once if none runs."""
+        with self._lock:
+            inbox = self.session_inbox
+            if inbox is None:
+                return {"stopped": None}
+            reply: Future[Reply] = Future()
+            self._stopped.append(reply)
         inbox.put(Interrupted())
-        return {"ok": True, "stopped": self.status.session}
+        return reply
 
     def _known(self, reminder: Reminder) -> bool:
         if reminder.routine in self.library.routines:
@@ -188,7 +225,7 @@ class Service:
 
     def _heard(self, request: IdleRequest) -> None:
         """From the idle microphone's thread: hand the request to the main loop."""
-        self.requests.put((request.kind, request.routine))
+        self.requests.put(QueuedRequest(request.kind, request.routine))
 
     def _mic_event(self, event: Event) -> None:
         lost = isinstance(event, MicLost)
@@ -281,9 +318,9 @@ class Service:
         try:
             while not self.stopping.is_set():
                 try:
-                    kind, routine = self.requests.get(timeout=TICK_S)
+                    asked: QueuedRequest | None = self.requests.get(timeout=TICK_S)
                 except queue.Empty:
-                    kind, routine = None, None
+                    asked = None
                 audio_ok = self._ensure_output()
                 if audio_ok:
                     self._listen_idle()
@@ -293,22 +330,41 @@ class Service:
                 healthy = (audio_ok or self._next_try > 0) and (mic is None or mic.progressing)
                 self.watchdog.beat(mic_ok=healthy, engine_ticked=True)
                 self.notifier.status(f"{self.status.state}; audio: {self.status.audio}")
-                if kind == "list" and audio_ok:
+                if asked is not None and asked.kind == "list" and audio_ok:
                     self._say(choices(self.library.routines))
-                elif kind == "start" and routine is not None and not self.stopping.is_set():
-                    if audio_ok:
-                        self._suggested = None
-                        self._stop_idle_listening()  # the session opens its own
-                        self._session(routine)
-                    else:
-                        self.status.error(f"cannot start {routine}: no audio device")
+                elif asked is not None and asked.kind == "start" and asked.routine is not None:
+                    self._start(asked.routine, asked.reply, audio_ok)
         finally:
             self.notifier.stopping()
             self._stop_idle_listening()
+            self._refuse_waiting("the service is stopping")
             self.control.close()
             if self.output is not None:
                 self.output.close()
         return 0
+
+    def _start(self, routine: str, reply: Future[Reply] | None, audio_ok: bool) -> None:
+        if reply is not None and not reply.set_running_or_notify_cancel():
+            return  # the client gave up waiting: start nothing it cannot hear about
+        if self.stopping.is_set():
+            _answer(reply, error_reply("the service is stopping"))
+        elif not audio_ok:
+            problem = f"cannot start {routine}: no audio device; {self.status.audio}"
+            self.status.error(problem)
+            _answer(reply, error_reply(problem))
+        else:
+            self._suggested = None
+            self._stop_idle_listening()  # the session opens its own
+            self._session(routine, reply)
+
+    def _refuse_waiting(self, why: str) -> None:
+        while True:
+            try:
+                asked = self.requests.get_nowait()
+            except queue.Empty:
+                return
+            if asked.reply is not None and asked.reply.set_running_or_notify_cancel():
+                _answer(asked.reply, error_reply(why))
 
     def _on_sigterm(self, _signum: int, _frame: Any) -> None:
         log.info("SIGTERM: stopping")
@@ -317,13 +373,20 @@ class Service:
         if self.session_inbox is not None:
             self.session_inbox.put(Interrupted())  # recorded as interrupted
 
-    def _session(self, routine_id: str) -> None:
+    def _session(self, routine_id: str, reply: Future[Reply] | None = None) -> None:
         routine = self.library.routines[routine_id]
         inbox = Inbox()
+        try:
+            listener = Listener.for_coach(self.make_recognizers(), inbox.put)
+        except Exception as exc:  # a recognizer that loaded at startup fails now: keep serving
+            problem = f"cannot start {routine_id}: {exc}"
+            self.status.error(problem)
+            _answer(reply, error_reply(problem))
+            return
         speaker = VoiceSpeaker(self.synth, self.playout)
         reporter = Reporter(speaker)
-        listener = Listener.for_coach(self.make_recognizers(), inbox.put)
         microphone = None
+        started: Reply = {"started": routine_id}
         try:
             from voicecoach.audio.microphone import LiveMicrophone  # noqa: PLC0415
 
@@ -333,10 +396,11 @@ class Service:
             )
         except (AudioDeviceError, OSError, ImportError) as exc:  # no PortAudio at all
             self.status.error(f"{exc}; the session pauses")
+            started["warning"] = f"no microphone ({exc}): the session is paused"
             inbox.put(MicLost())  # never guide blind
-        self.session_inbox = inbox
-        self.status.state, self.status.session = "session", routine_id
-        self.notifier.status(f"guiding {routine_id}")
+        self._began(routine_id, inbox)
+        _answer(reply, started)
+        reason = "failed"
 
         def beat() -> None:
             mic_ok = microphone is not None and microphone.progressing
@@ -354,9 +418,23 @@ class Service:
             )
             log.info("session of %s ended: %s", routine_id, reason)
         finally:
-            self.session_inbox = None
-            self.status.state, self.status.session = "idle", None
+            self._ended(routine_id, reason)
             self.status.microphone = "closed"
             if microphone is not None:
                 microphone.close()
             reporter.close()
+
+    def _began(self, routine_id: str, inbox: Inbox) -> None:
+        with self._lock:
+            self.session_inbox = inbox
+            self.status.state, self.status.session = "session", routine_id
+        self.notifier.status(f"guiding {routine_id}")
+
+    def _ended(self, routine_id: str, reason: str) -> None:
+        """The session is over and recorded: tell those who asked for its stop."""
+        with self._lock:
+            self.session_inbox = None
+            self.status.state, self.status.session = "idle", None
+            stopped, self._stopped = self._stopped, []
+        for waiter in stopped:
+            _answer(waiter, {"stopped": routine_id, "end": reason})
