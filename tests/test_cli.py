@@ -186,3 +186,33 @@ def test_a_refusing_service_is_an_error_not_a_result(refused, command: list[str]
     assert "permission denied for uid 1000" in err and "sudo" in err
     assert "state: None" not in out and "No session was running" not in out
     assert "is guiding" not in err
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('voice = "en-gb"\n', 'voice = "en-gb": voice is a section; write [voice] on a line'),
+        ('audio = "pulse"\n', 'audio = "pulse": audio is a section; write [audio] on a line'),
+        (
+            '[[reminders]]\nat = 08:30:00\nroutine = "desk-break"\n',
+            'reminders[0].at: put the time in quotes: at = "08:30"',
+        ),
+        (
+            '[[reminders]]\nat = 8:30\nroutine = "desk-break"\n',
+            'put the time in quotes: at = "08:30"',
+        ),
+    ],
+)
+def test_config_mistakes_are_one_clear_line(tmp_path: Path, body: str, message: str):
+    path = tmp_path / "config.toml"
+    path.write_text(body)
+    code, out, err = run("--config", str(path), "list")
+    assert code == 1 and out == ""
+    assert err.startswith(f"Error: {path}: ") and message in err, err
+    assert len(err.strip().splitlines()) == 1 and "datetime" not in err
+
+
+def test_a_missing_config_file_is_an_error_not_ignored(tmp_path: Path):
+    code, out, err = run("--config", str(tmp_path / "nope.toml"), "list")
+    assert code == 2 and out == ""
+    assert "nope.toml" in err and "does not exist" in err

@@ -89,7 +89,7 @@ def _fail(message: str, hint: str | None = None) -> NoReturn:
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
     help="Config file [default: ~/.config/voicecoach/config.toml].",
 )

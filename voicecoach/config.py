@@ -19,6 +19,7 @@ Command-line options override it.
 
 from __future__ import annotations
 
+import datetime
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -72,14 +73,17 @@ def load(path: Path) -> FileConfig:
     if not path.exists():
         return FileConfig()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}{_unquoted_time(text, str(exc))}") from exc
     unknown = set(data) - {"voice", "audio", "reminders"}
     if unknown:
         raise ConfigError(f"{path}: unknown section(s): {', '.join(sorted(unknown))}")
     voice = VoiceSettings()
-    for key, value in data.get("voice", {}).items():
+    for key, value in _table(data, "voice", "name", path).items():
         where = f"{path}: voice.{key}"
         if key == "name" and isinstance(value, str) and value:
             voice = replace(voice, voice=value)
@@ -91,11 +95,44 @@ def load(path: Path) -> FileConfig:
         else:
             raise ConfigError(f"{where}: unknown key or wrong type")
     audio = AudioSettings()
-    for key, value in data.get("audio", {}).items():
+    for key, value in _table(data, "audio", "output_device", path).items():
         if key not in ("output_device", "input_device"):
             raise ConfigError(f"{path}: audio.{key}: unknown key")
         audio = replace(audio, **{key: _device(value, f"{path}: audio.{key}")})
     return FileConfig(voice, audio, _reminders(data.get("reminders", []), path))
+
+
+def _unquoted_time(text: str, error: str) -> str:
+    """A hint when the line in error holds a time without quotes (``at = 8:30``)."""
+    where = re.search(r"at line (\d+)", error)
+    lines = text.splitlines()
+    if where is None or not 0 < int(where.group(1)) <= len(lines):
+        return ""
+    line = lines[int(where.group(1)) - 1]
+    time = re.fullmatch(r"\s*(\w+)\s*=\s*(\d{1,2}:\d{2})\s*(#.*)?", line)
+    if time is None:
+        return ""
+    return f'; put the time in quotes: {time.group(1)} = "{time.group(2).zfill(5)}"'
+
+
+def _table(data: dict[str, Any], name: str, example: str, path: Path) -> dict[str, Any]:
+    """The ``[name]`` section; a plain value there (``voice = "en-gb"``) is a clear error."""
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(
+            f"{path}: {name} = {_toml(table)}: {name} is a section; write [{name}] on a line "
+            f"of its own and the settings under it, for example {example} = {_toml(table)}"
+        )
+    return table
+
+
+def _toml(value: Any) -> str:
+    """``value`` roughly as it was written in the file."""
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
 
 
 def _reminders(entries: Any, path: Path) -> tuple[Reminder, ...]:
@@ -107,6 +144,8 @@ def _reminders(entries: Any, path: Path) -> tuple[Reminder, ...]:
         if not isinstance(entry, dict) or set(entry) != {"at", "routine"}:
             raise ConfigError(f"{where}: expected exactly the keys at and routine")
         at, routine = entry["at"], entry["routine"]
+        if isinstance(at, datetime.time):  # at = 08:30 is a TOML time: the quotes are needed
+            raise ConfigError(f'{where}.at: put the time in quotes: at = "{at:%H:%M}"')
         match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", at) if isinstance(at, str) else None
         if match is None:
             raise ConfigError(f'{where}.at: expected a time like "08:30", got {at!r}')
