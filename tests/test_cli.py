@@ -216,3 +216,22 @@ def test_a_missing_config_file_is_an_error_not_ignored(tmp_path: Path):
     code, out, err = run("--config", str(tmp_path / "nope.toml"), "list")
     assert code == 2 and out == ""
     assert "nope.toml" in err and "does not exist" in err
+
+
+@pytest.mark.parametrize("command", [["run", "desk-break"], ["say", "hello"]])
+def test_audio_out_into_a_missing_folder(tmp_path: Path, command: list[str]):
+    target = tmp_path / "no-such-folder" / "out.wav"
+    code, out, err = run(*command, "--audio-out", str(target))
+    assert code == 1
+    assert err == f"Error: cannot write {target}: No such file or directory\n"
+    assert not target.parent.exists()
+
+
+def test_audio_in_that_is_not_a_wav_file(tmp_path: Path):
+    notes = tmp_path / "notes.wav"
+    notes.write_text("these are not samples\n")
+    out_wav = tmp_path / "out.wav"
+    code, _, err = run("run", "desk-break", "--audio-in", str(notes), "--audio-out", str(out_wav))
+    assert code == 1 and err.startswith(f"Error: {notes}: not a 16-bit PCM WAV file")
+    assert len(err.strip().splitlines()) == 1 and "Aborted" not in err
+    assert not out_wav.exists()  # checked before anything is written

@@ -99,6 +99,12 @@ def test_serve_without_audio_is_ready_answers_survives_garbage_and_stops(service
     assert json.loads(_cli(env, "status", "--json").stdout)["state"] == "idle"
     assert time.monotonic() - started < 10 and proc.poll() is None
 
+    # A second service is refused in one line; the first one goes on answering.
+    second = _cli(env, "serve", "--output-device", "no-such-device", "--asr", "pocketsphinx")
+    assert second.returncode == 1 and "Traceback" not in second.stderr
+    assert f"Error: another voicecoach service is already listening on {control}" in second.stderr
+    assert json.loads(_cli(env, "status", "--json").stdout)["state"] == "idle"
+
     # A routine cannot start without a speaker: `run` says so and fails; status says so too.
     ran = _cli(env, "run", "desk-break")
     assert ran.returncode == 1, ran
@@ -119,6 +125,21 @@ def test_serve_without_audio_is_ready_answers_survives_garbage_and_stops(service
     assert any("STOPPING=1" in m for m in stopping)
     assert proc.wait(timeout=10) == 0
     assert not control.exists()
+
+
+def test_serve_refuses_a_regular_file_at_the_socket_path(tmp_path: Path):
+    env = dict(
+        os.environ,
+        VOICECOACH_RUNTIME_DIR=str(tmp_path / "run"),
+        VOICECOACH_DATA_DIR=str(tmp_path / "data"),
+    )
+    (tmp_path / "run").mkdir(mode=0o700)
+    squatter = tmp_path / "run" / "control.sock"
+    squatter.write_text("keep me\n")
+    result = _cli(env, "serve", "--output-device", "no-such-device", "--asr", "pocketsphinx")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"Error: {squatter} exists and is not a socket" in result.stderr
+    assert squatter.read_text() == "keep me\n"
 
 
 def test_status_without_a_service_exits_3(tmp_path: Path):

@@ -290,6 +290,23 @@ def _restore_command(settings: Settings) -> str:
     return command
 
 
+def _recording(path: Path) -> np.ndarray:
+    """A WAV recording's samples, or exit 1 saying it is not one."""
+    try:
+        return load_input(path)
+    except (OSError, ValueError, EOFError, wave.Error) as exc:
+        _fail(f"{path}: not a 16-bit PCM WAV file ({exc or type(exc).__name__})")
+
+
+def _check_writable(path: Path) -> None:
+    """Exit 1 now, before any work, if ``path`` cannot be written (a missing folder, say)."""
+    try:
+        with path.open("ab"):  # appending leaves an existing file as it is until it is rendered
+            pass
+    except OSError as exc:
+        _fail(f"cannot write {path}: {exc.strerror or exc}")
+
+
 def _device(value: str | None) -> int | str | None:
     """A device option: an index, a name fragment, or None for the default."""
     if value is None or value == "":
@@ -453,6 +470,9 @@ def run(
             return
     if audio_in and audio_out and audio_in.resolve() == audio_out.resolve():
         raise click.UsageError("--audio-in and --audio-out must be different files.")
+    recording = _recording(audio_in) if audio_in is not None else None
+    if audio_out is not None:
+        _check_writable(audio_out)
     device = _device(output_device) or settings.config.audio.output_device
     mode = "file" if audio_out else "text" if text else "live"
     playout = Playout()
@@ -491,10 +511,11 @@ def run(
             output = FileOutput(playout, audio_out)
             closers.append(output.close)
             listener, mic, room = None, None, None
-            if audio_in is not None:
+            if recording is not None:
                 recognizers = _recognizers(asr, vosk_model, command_model)
                 listener = Listener.for_coach(recognizers, inbox.put)
-                mic = RecordedMicrophone(load_input(audio_in))
+                assert recording is not None
+                mic = RecordedMicrophone(recording)
                 room = RoomEcho(room_echo_db) if room_echo_db is not None else None
             timeline = RenderTimeline(output, voice_speaker, inbox, listener, mic, room)
         else:
@@ -542,6 +563,8 @@ def say(
     output_device: str | None,
 ) -> None:
     """Speak TEXT, to check the voice and the volume."""
+    if audio_out is not None:
+        _check_writable(audio_out)
     pcm = _synth(_voice(settings, voice, rate, volume)).render(text)
     playout = Playout()
     playout.play(pcm, utterance=1)
@@ -746,26 +769,29 @@ def serve(
     (voicecoach run, status, stop); systemd is told of readiness and health (Type=notify,
     watchdog).
     """
-    from voicecoach.service.control import default_socket_path  # noqa: PLC0415
+    from voicecoach.service.control import ServiceError, default_socket_path  # noqa: PLC0415
     from voicecoach.service.daemon import Service  # noqa: PLC0415
     from voicecoach.service.idle import best_transcriber  # noqa: PLC0415
 
     library = _library(settings)  # routines validated before READY
     store = _open_store(settings, recover=True)
-    service = Service(
-        library,
-        store,
-        _synth(_voice(settings, None, None, None)),
-        lambda: _recognizers(asr, vosk_model, command_model),
-        default_socket_path(),
-        _device(output_device) or settings.config.audio.output_device,
-        _device(input_device) or settings.config.audio.input_device,
-        reminders=settings.config.reminders,
-        transcriber=lambda: best_transcriber(library.routines),
-    )
-    service.status.recognizers = [r.name for r in _recognizers(asr, vosk_model, command_model)]
     try:
+        service = Service(
+            library,
+            store,
+            _synth(_voice(settings, None, None, None)),
+            # Raising (not exiting) when they fail later: the service reports it and goes on.
+            lambda: choose(asr, vosk_model, command_model=command_model).recognizers,
+            default_socket_path(),
+            _device(output_device) or settings.config.audio.output_device,
+            _device(input_device) or settings.config.audio.input_device,
+            reminders=settings.config.reminders,
+            transcriber=lambda: best_transcriber(library.routines),
+        )
+        service.status.recognizers = [r.name for r in _recognizers(asr, vosk_model, command_model)]
         sys.exit(service.run())
+    except ServiceError as exc:  # another service runs, or something else is at the socket path
+        _fail(str(exc))
     finally:
         store.close()
 
