@@ -235,3 +235,51 @@ def test_audio_in_that_is_not_a_wav_file(tmp_path: Path):
     assert code == 1 and err.startswith(f"Error: {notes}: not a 16-bit PCM WAV file")
     assert len(err.strip().splitlines()) == 1 and "Aborted" not in err
     assert not out_wav.exists()  # checked before anything is written
+
+
+MY_PELVIC_TILT = """\
+[exercises.my_pelvic_tilt]
+name = "Pelvic Tilt"
+position = "Lie on your back with both knees bent."
+setup = ["Rest your arms by your sides."]
+action = "Gently flatten your lower back into the mat."
+release = "Let it go."
+hold_s = 3
+reps = 5
+suits = ["general"]
+source = "My physiotherapist"
+"""
+
+
+def test_show_prints_the_ids_avoid_takes(tmp_path: Path):
+    code, out, _ = run("show", "core-stability")
+    assert code == 0 and "Pelvic tilt (pelvic_tilt) - " in out
+
+
+def test_avoid_takes_names_as_show_prints_them(tmp_path: Path):
+    data = ["--data-dir", str(tmp_path / "data")]
+    code, out, _ = run(*data, "avoid", "add", "pelvic TILT")
+    assert code == 0 and out == "pelvic_tilt (Pelvic tilt) added to the avoid list.\n"
+    code, out, _ = run(*data, "avoid", "add", "pelvic_tilt")
+    assert code == 0 and out == "pelvic_tilt was already on the avoid list.\n"
+    code, out, _ = run(*data, "avoid", "list", "--json")
+    assert [e["exercise"] for e in json.loads(out)] == ["pelvic_tilt"]
+    code, out, _ = run(*data, "avoid", "remove", "Pelvic tilt")
+    assert code == 0 and out.startswith("pelvic_tilt (Pelvic tilt) removed from the avoid list")
+    assert json.loads(run(*data, "avoid", "list", "--json")[1]) == []
+    code, _, err = run(*data, "avoid", "add", "pelvic tlt")
+    assert code == 1 and "no exercise called 'pelvic tlt'" in err
+    assert "Did you mean: pelvic_tilt?" in err
+
+
+def test_an_ambiguous_exercise_name_lists_the_ids(tmp_path: Path):
+    routines = tmp_path / "routines"
+    routines.mkdir()
+    (routines / "mine.toml").write_text(MY_PELVIC_TILT)
+    common = ["--routines-dir", str(routines), "--data-dir", str(tmp_path / "data")]
+    code, _, err = run(*common, "avoid", "add", "Pelvic tilt")
+    assert code == 1
+    assert "'Pelvic tilt' names 2 exercises: my_pelvic_tilt, pelvic_tilt." in err
+    assert json.loads(run(*common, "avoid", "list", "--json")[1]) == []  # nothing was added
+    code, out, _ = run(*common, "avoid", "add", "my_pelvic_tilt")
+    assert code == 0 and out == "my_pelvic_tilt added to the avoid list.\n"

@@ -226,7 +226,7 @@ def show(settings: Settings, routine: str, as_json: bool) -> None:
     for caution in r.cautions:
         click.echo(f"Caution: {caution}")
     for i, ex in enumerate(r.exercises, 1):
-        click.echo(f"\n{i}. {ex.name} - {_dose(ex)}")
+        click.echo(f"\n{i}. {ex.name} ({ex.id}) - {_dose(ex)}")
         click.echo(f"   Position: {ex.position}")
         for caution in ex.cautions:
             click.echo(f"   Caution: {caution}")
@@ -966,35 +966,82 @@ def avoid_list(settings: Settings, as_json: bool) -> None:
         click.echo(f"{e.exercise}  since {e.since}  ({e.reason})")
 
 
-def _known_exercise(settings: Settings, exercise: str) -> None:
-    known = _library(settings).exercises
-    if exercise not in known:
-        close = difflib.get_close_matches(exercise, list(known), n=3)
+def _plain(text: str) -> str:
+    """An id or a name as a user may type it: any case, spaces, hyphens or underscores."""
+    return " ".join(text.casefold().replace("_", " ").replace("-", " ").split())
+
+
+def _matching_ids(library: Library, text: str) -> list[str]:
+    """The ids of the exercises ``text`` names: an id, or a name as ``show`` prints it."""
+    if text in library.exercises:
+        return [text]
+    wanted = _plain(text)
+    return sorted(
+        ex.id for ex in library.exercises.values() if wanted in (_plain(ex.id), _plain(ex.name))
+    )
+
+
+def _exercise_id(library: Library, text: str) -> str:
+    """The one exercise ``text`` names, or exit 1 (listing the ids when it names several)."""
+    ids = _matching_ids(library, text)
+    if len(ids) > 1:
+        _fail(f"'{text}' names {len(ids)} exercises: {', '.join(ids)}.", "Give one of these ids.")
+    if not ids:
+        id_of = {ex.name: ex.id for ex in library.exercises.values()} | {
+            i: i for i in library.exercises
+        }
+        close = dict.fromkeys(id_of[c] for c in difflib.get_close_matches(text, list(id_of), n=3))
         hint = f"Did you mean: {', '.join(close)}?" if close else None
-        _fail(f"no exercise called '{exercise}'.", hint)
+        _fail(f"no exercise called '{text}'.", hint)
+    return ids[0]
+
+
+def _called(library: Library, exercise_id: str, text: str) -> str:
+    """``exercise_id``, with the name as well when the user typed something else."""
+    ex = library.exercises.get(exercise_id)
+    return exercise_id if ex is None or text == exercise_id else f"{exercise_id} ({ex.name})"
 
 
 @avoid.command("add")
 @click.argument("exercise")
 @click.pass_obj
 def avoid_add(settings: Settings, exercise: str) -> None:
-    """Leave EXERCISE out of every session from now on."""
-    _known_exercise(settings, exercise)
+    """Leave EXERCISE out of every session from now on.
+
+    EXERCISE is its name as `voicecoach show` prints it (any case) or its id.
+    """
+    library = _library(settings)
+    exercise_id = _exercise_id(library, exercise)
     with _open_store(settings) as store:
-        added = store.avoid_add(exercise)
-    click.echo(f"{exercise} {'added to' if added else 'was already on'} the avoid list.")
+        added = store.avoid_add(exercise_id)
+    click.echo(
+        f"{_called(library, exercise_id, exercise)} "
+        f"{'added to' if added else 'was already on'} the avoid list."
+    )
 
 
 @avoid.command("remove")
 @click.argument("exercise")
 @click.pass_obj
 def avoid_remove(settings: Settings, exercise: str) -> None:
-    """Guide EXERCISE again in later sessions."""
+    """Guide EXERCISE (a name or an id) again in later sessions."""
+    library = _library(settings)
     with _open_store(settings) as store:
-        removed = store.avoid_remove(exercise)
-    if not removed:
-        _fail(f"{exercise} is not on the avoid list.", "See it with: voicecoach avoid list")
-    click.echo(f"{exercise} removed from the avoid list; it will be guided again.")
+        listed = {e.exercise for e in store.avoided()}
+        # The id as listed; else the one listed exercise the name means (ids of exercises no
+        # longer in the library still work, typed as listed).
+        ids = [exercise] if exercise in listed else _matching_ids(library, exercise)
+        ids = [i for i in ids if i in listed]
+        if len(ids) != 1:
+            hint = "See it with: voicecoach avoid list"
+            if len(ids) > 1:
+                hint = f"It names several listed exercises: {', '.join(ids)}; give one id."
+            _fail(f"{exercise} is not on the avoid list.", hint)
+        store.avoid_remove(ids[0])
+    click.echo(
+        f"{_called(library, ids[0], exercise)} removed from the avoid list; "
+        "it will be guided again."
+    )
 
 
 def main() -> None:
