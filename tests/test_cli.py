@@ -283,3 +283,23 @@ def test_an_ambiguous_exercise_name_lists_the_ids(tmp_path: Path):
     assert json.loads(run(*common, "avoid", "list", "--json")[1]) == []  # nothing was added
     code, out, _ = run(*common, "avoid", "add", "my_pelvic_tilt")
     assert code == 0 and out == "my_pelvic_tilt added to the avoid list.\n"
+
+
+def test_doctor_prints_every_place_it_looked_for_a_vosk_model(tmp_path: Path):
+    from voicecoach.speech.models import search_path
+
+    mine = tmp_path / "my-models"
+    _, out, _ = run("doctor", "--vosk-model", str(mine))
+    if "vosk not used" not in out:
+        pytest.skip("a vosk model is installed here")
+    for place in search_path(mine):
+        assert f"\n      {place}\n" in out, out
+    assert "voicecoach models download" in out
+
+
+def test_devices_says_when_there_are_none(monkeypatch: pytest.MonkeyPatch):
+    import sounddevice
+
+    monkeypatch.setattr(sounddevice, "query_devices", lambda: sounddevice.DeviceList())
+    code, out, _ = run("devices")
+    assert code == 0 and out == "No audio devices found (PortAudio sees no sound card).\n"

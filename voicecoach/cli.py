@@ -596,7 +596,11 @@ def devices() -> None:
         import sounddevice as sd  # noqa: PLC0415
     except OSError as exc:
         _fail(f"PortAudio is not available: {exc}")
-    click.echo(str(sd.query_devices()))
+    found = sd.query_devices()
+    if not found:
+        click.echo("No audio devices found (PortAudio sees no sound card).")
+        return
+    click.echo(str(found))
 
 
 @cli.command()
@@ -615,7 +619,10 @@ def doctor(
     def report(ok: bool, what: str) -> None:
         nonlocal problems
         problems += not ok
-        click.echo(f"{'ok ' if ok else 'NO '} {what}")
+        first, *more = what.splitlines()  # "Looked in:" and the places under it: all of them
+        click.echo(f"{'ok ' if ok else 'NO '} {first}")
+        for line in more:
+            click.echo(f"    {line}")
 
     try:
         pcm = EspeakSynth(_voice(settings, None, None, None)).render("Lie on your back.")

@@ -60,7 +60,7 @@ def choose(
         except (ModelNotFound, RecognizerUnavailable) as exc:
             if asr == "vosk":
                 raise RecognizerUnavailable(str(exc)) from exc
-            choice.reasons.append(f"vosk not used: {str(exc).splitlines()[0]}")
+            choice.reasons.append(f"vosk not used: {exc}")
     if asr == "pocketsphinx" or (not choice.recognizers and asr == "auto"):
         # Beside the command model, stop and pain are left to it: spotted by pocketsphinx they
         # fired on everyday speech (measured). Without it, pocketsphinx hears every command.
