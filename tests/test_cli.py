@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -303,3 +306,31 @@ def test_devices_says_when_there_are_none(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(sounddevice, "query_devices", lambda: sounddevice.DeviceList())
     code, out, _ = run("devices")
     assert code == 0 and out == "No audio devices found (PortAudio sees no sound card).\n"
+
+
+def test_warnings_reach_the_terminal_as_plain_lines(tmp_path: Path):
+    from voicecoach.store import Store
+
+    with Store.open(tmp_path / "data") as store:
+        store.start_session("desk-break")  # left unfinished, as a killed coach leaves it
+    env = dict(os.environ, VOICECOACH_DATA_DIR=str(tmp_path / "data"), AUDIODEV="null")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "voicecoach",
+            "run",
+            "desk-break",
+            "--text",
+            "--time-scale",
+            "0.002",
+        ],
+        input="",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "WARNING" not in done.stderr and "voicecoach.store" not in done.stderr
+    assert "warning: " in done.stderr and "interrupted" in done.stderr

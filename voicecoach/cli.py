@@ -63,6 +63,13 @@ class Settings:
     config: config.FileConfig  # voice and devices from config.toml (options override them)
 
 
+class _PlainFormatter(logging.Formatter):
+    """Log lines as the CLI's own, "warning: ...", without module names (-v shows those)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
 def _fail(message: str, hint: str | None = None) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     if hint:
@@ -109,7 +116,11 @@ def cli(
     professional advice.
     """
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter("%(levelname)s %(name)s: %(message)s") if verbose else _PlainFormatter()
+    )
+    logging.basicConfig(level=level, handlers=[handler])
     try:
         file_config = config.load(config_path or paths.config_dir() / "config.toml")
     except config.ConfigError as exc:
