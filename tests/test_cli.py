@@ -334,3 +334,21 @@ def test_warnings_reach_the_terminal_as_plain_lines(tmp_path: Path):
     assert done.returncode == 0, done.stderr
     assert "WARNING" not in done.stderr and "voicecoach.store" not in done.stderr
     assert "warning: " in done.stderr and "interrupted" in done.stderr
+
+
+@pytest.mark.parametrize("command", [["history"], ["avoid", "list"]])
+def test_history_says_where_the_appliance_keeps_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+):
+    from voicecoach.service import install
+
+    appliance = tmp_path / "var-lib-voicecoach"
+    appliance.mkdir()
+    monkeypatch.setattr(install, "SERVICE_HOME", appliance)
+    code, out, err = run("--data-dir", str(tmp_path / "mine"), *command, "--json")
+    assert code == 0 and json.loads(out) == []
+    hint = f"sudo -u voicecoach voicecoach --data-dir {appliance} {' '.join(command)}"
+    assert hint in err
+    # Read as the service's user, in its own folder: no note.
+    code, out, err = run("--data-dir", str(appliance), *command)
+    assert code == 0 and err == ""

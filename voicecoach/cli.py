@@ -910,11 +910,37 @@ def voices() -> None:
         _fail(str(exc))
 
 
+def _appliance_note(settings: Settings, command: str) -> None:
+    """Say where the appliance's records are, when they are not the ones being read.
+
+    The system service keeps its data in its own folder, readable only by its user; the
+    control socket is no wider, so the way in is to run the command as that user.
+    """
+    from voicecoach.service.install import SERVICE_HOME, SERVICE_USER  # noqa: PLC0415
+
+    try:
+        elsewhere = SERVICE_HOME.is_dir() and settings.data_dir.resolve() != SERVICE_HOME.resolve()
+    except OSError:
+        return
+    if elsewhere:
+        click.echo(
+            f"note: these are the records in {settings.data_dir}; the appliance service keeps "
+            f"its own in {SERVICE_HOME}. See them with: sudo -u {SERVICE_USER} voicecoach "
+            f"--data-dir {SERVICE_HOME} {command}",
+            err=True,
+        )
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, oldest session first.")
 @click.pass_obj
 def history(settings: Settings, as_json: bool) -> None:
-    """Show past sessions: when, which routine, how it ended, what was done, pain reports."""
+    """Show past sessions: when, which routine, how it ended, what was done, pain reports.
+
+    These are the sessions kept in the data folder; the appliance service keeps its own, and
+    a note says how to see them.
+    """
+    _appliance_note(settings, "history")
     with _open_store(settings) as store:
         sessions = store.history()
     if as_json:
@@ -972,6 +998,7 @@ def avoid() -> None:
 @click.pass_obj
 def avoid_list(settings: Settings, as_json: bool) -> None:
     """Show the exercises on the avoid list, since when and why."""
+    _appliance_note(settings, "avoid list")
     with _open_store(settings) as store:
         entries = store.avoided()
     if as_json:
