@@ -352,3 +352,11 @@ def test_history_says_where_the_appliance_keeps_its_own(
     # Read as the service's user, in its own folder: no note.
     code, out, err = run("--data-dir", str(appliance), *command)
     assert code == 0 and err == ""
+
+
+def test_device_index_0_is_not_replaced_by_the_config_file(tmp_path: Path):
+    config = tmp_path / "config.toml"
+    config.write_text('[audio]\noutput_device = "configured-speaker"\n')
+    code, _, err = run("--config", str(config), "say", "hi", "--output-device", "0")
+    assert "configured-speaker" not in err  # device 0 was asked for, so device 0 is used
+    assert code == 0 or "No output device 0." in err, err

@@ -318,11 +318,11 @@ def _check_writable(path: Path) -> None:
         _fail(f"cannot write {path}: {exc.strerror or exc}")
 
 
-def _device(value: str | None) -> int | str | None:
-    """A device option: an index, a name fragment, or None for the default."""
+def _device(value: str | None, configured: int | str | None) -> int | str | None:
+    """A device option (an index or a name fragment), else the config file's, else None."""
     if value is None or value == "":
-        return None
-    return int(value) if value.isdigit() else value
+        return configured
+    return int(value) if value.isdigit() else value  # index 0 is a device like any other
 
 
 def _audio_output_problem(device: int | str | None) -> str | None:
@@ -484,7 +484,7 @@ def run(
     recording = _recording(audio_in) if audio_in is not None else None
     if audio_out is not None:
         _check_writable(audio_out)
-    device = _device(output_device) or settings.config.audio.output_device
+    device = _device(output_device, settings.config.audio.output_device)
     mode = "file" if audio_out else "text" if text else "live"
     playout = Playout()
     live: LiveOutput | None = None
@@ -536,7 +536,7 @@ def run(
             timeline = LiveTimeline(MonotonicClock(), inbox)
             recognizers = _recognizers(asr, vosk_model, command_model)
             listener = Listener.for_coach(recognizers, inbox.put)
-            device_in = _device(input_device) or settings.config.audio.input_device
+            device_in = _device(input_device, settings.config.audio.input_device)
             try:
                 microphone = LiveMicrophone(listener, playout, inbox.put, device_in)
                 closers.insert(0, microphone.close)
@@ -585,7 +585,7 @@ def say(
         output.close()
         click.echo(f"Wrote {len(pcm) / SAMPLE_RATE:.2f} s to {audio_out}.", err=True)
         return
-    device = _device(output_device) or settings.config.audio.output_device
+    device = _device(output_device, settings.config.audio.output_device)
     problem = _audio_output_problem(device)
     if problem:
         _fail(problem, "Write it to a file instead: voicecoach say TEXT --audio-out say.wav")
@@ -648,7 +648,7 @@ def doctor(
     try:
         import sounddevice as sd  # noqa: PLC0415
 
-        device_in = _device(input_device) or settings.config.audio.input_device
+        device_in = _device(input_device, settings.config.audio.input_device)
         level = sd.rec(
             SAMPLE_RATE // 2,
             samplerate=SAMPLE_RATE,
@@ -801,8 +801,8 @@ def serve(
             # Raising (not exiting) when they fail later: the service reports it and goes on.
             lambda: choose(asr, vosk_model, command_model=command_model).recognizers,
             default_socket_path(),
-            _device(output_device) or settings.config.audio.output_device,
-            _device(input_device) or settings.config.audio.input_device,
+            _device(output_device, settings.config.audio.output_device),
+            _device(input_device, settings.config.audio.input_device),
             reminders=settings.config.reminders,
             transcriber=lambda: best_transcriber(library.routines),
         )
