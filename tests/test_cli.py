@@ -360,3 +360,10 @@ def test_device_index_0_is_not_replaced_by_the_config_file(tmp_path: Path):
     code, _, err = run("--config", str(config), "say", "hi", "--output-device", "0")
     assert "configured-speaker" not in err  # device 0 was asked for, so device 0 is used
     assert code == 0 or "No output device 0." in err, err
+
+
+def test_audio_in_without_audio_out_is_a_usage_error(tmp_path: Path):
+    recording = tmp_path / "me.wav"
+    recording.write_bytes(b"")
+    code, _, err = run("run", "desk-break", "--audio-in", str(recording))
+    assert code == 2 and "--audio-in works with --audio-out" in err

@@ -433,7 +433,7 @@ def _synth(settings: VoiceSettings) -> EspeakSynth:
 @click.option(
     "--audio-in",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Use this WAV recording as the microphone (with --audio-out: replay, as fast as "
+    help="With --audio-out: use this WAV recording as the microphone (a replay, as fast as "
     "possible, sample-aligned to the output).",
 )
 @click.option(
@@ -479,6 +479,8 @@ def run(
                 click.echo(f"warning: {reply['warning']}", err=True)
             click.echo(f"The voicecoach service is guiding {r.id}.", err=True)
             return
+    if audio_in and not audio_out:  # it was silently ignored: say what it needs
+        raise click.UsageError("--audio-in works with --audio-out (a replay into a file).")
     if audio_in and audio_out and audio_in.resolve() == audio_out.resolve():
         raise click.UsageError("--audio-in and --audio-out must be different files.")
     recording = _recording(audio_in) if audio_in is not None else None
