@@ -230,6 +230,14 @@ def test_audio_out_into_a_missing_folder(tmp_path: Path, command: list[str]):
     assert not target.parent.exists()
 
 
+def test_audio_out_that_cannot_be_rendered_leaves_no_file(tmp_path: Path):
+    notes = tmp_path / "notes.wav"
+    notes.write_text("these are not samples\n")
+    out_wav = tmp_path / "out.wav"
+    code, _, _ = run("run", "desk-break", "--audio-in", str(notes), "--audio-out", str(out_wav))
+    assert code == 1 and not out_wav.exists()
+
+
 def test_audio_in_that_is_not_a_wav_file(tmp_path: Path):
     notes = tmp_path / "notes.wav"
     notes.write_text("these are not samples\n")

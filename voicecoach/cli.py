@@ -310,12 +310,16 @@ def _recording(path: Path) -> np.ndarray:
 
 
 def _check_writable(path: Path) -> None:
-    """Exit 1 now, before any work, if ``path`` cannot be written (a missing folder, say)."""
-    try:
-        with path.open("ab"):  # appending leaves an existing file as it is until it is rendered
-            pass
-    except OSError as exc:
-        _fail(f"cannot write {path}: {exc.strerror or exc}")
+    """Exit 1 now, before any work, if ``path`` cannot be written (a missing folder, say).
+
+    Nothing is created: a session that then fails leaves no empty file behind.
+    """
+    if not path.parent.is_dir():
+        _fail(f"cannot write {path}: No such file or directory")
+    if path.is_dir():
+        _fail(f"cannot write {path}: Is a directory")
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        _fail(f"cannot write {path}: Permission denied")
 
 
 def _device(value: str | None, configured: int | str | None) -> int | str | None:
