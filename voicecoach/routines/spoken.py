@@ -132,13 +132,13 @@ def _sounds_like(plain: str) -> str | None:
         for start in (word[:2], word[:1]) if len(word) > 1 else (word,):
             for phrase, command in commands.get(start, ()):
                 if _heard_at(line, i, command):
-                    return _explain(plain, VOICE, phrase, command)
+                    return _explain(plain, VOICE, phrase, command, i)
     return None
 
 
-def _explain(plain: str, voice: str, phrase: str, command: tuple[Word, ...]) -> str:
+def _explain(plain: str, voice: str, phrase: str, command: tuple[Word, ...], near: int) -> str:
     sound = " ".join("".join(word) for word in command)
-    said = _said(plain, voice, command)
+    said = _said(plain, voice, command, near)
     if said is None:
         return f'spoken text sounds like "{phrase}" (/{sound}/ to espeak-ng; {_REWORD})'
     if phoneme_words(said, voice) == command:
@@ -146,11 +146,16 @@ def _explain(plain: str, voice: str, phrase: str, command: tuple[Word, ...]) -> 
     return f"'{said}' starts with the sound of \"{phrase}\" (/{sound}/ to espeak-ng; {_REWORD})"
 
 
-def _said(plain: str, voice: str, command: tuple[Word, ...]) -> str | None:
-    """The fewest words of ``plain`` that sound like ``command`` on their own."""
+def _said(plain: str, voice: str, command: tuple[Word, ...], near: int) -> str | None:
+    """The fewest words of ``plain`` that sound like ``command`` on their own.
+
+    Searched outwards from the ``near``-th word, where the command was heard: spoken words and
+    written ones mostly pair up ("20" is one word, "twenty"), and a long line is not read whole.
+    """
     words = [w.strip(_PUNCTUATION) for w in _WORD.findall(plain)]
+    starts = sorted(range(len(words)), key=lambda start: abs(start - near))
     for size in range(1, len(command) + 2):
-        for start in range(len(words) - size + 1):
+        for start in (start for start in starts if start + size <= len(words)):
             said = " ".join(words[start : start + size]).strip()
             if said and _heard_at(phoneme_words(said, voice), 0, command):
                 return said
