@@ -210,3 +210,19 @@ def test_without_espeak_the_text_check_still_runs_and_says_so(
     assert expected in run.stdout
     assert "Traceback" not in run.stderr
     assert "note: the sound check was skipped (espeak-ng is not available" in run.stderr
+
+
+def test_a_megabyte_line_is_checked_by_sound_without_hanging(tmp_path: Path):
+    position = '"' + "Slide your heel along the mat, " * 33_000 + 'then shift your weight."'
+    routine = ROUTINE.format(name='"Heel"', position=position, setup='"Up."')
+    (tmp_path / "my.toml").write_text(routine)
+    run = subprocess.run(
+        [sys.executable, "-m", "voicecoach", "validate", "my.toml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,  # about 2 s here: a slip into reading the line over and over shows as a hang
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert run.returncode == 1
+    assert run.stdout.startswith(f"{POSITION_AT}: 'weight' sounds like \"wait\"")
