@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import functools
 import re
-import subprocess
 
-from training.voices import espeak_env
+from voicecoach.speech.phonemes import transcribe
 from voicecoach.vocabulary import PHRASES, Intent
 
 CLASSES = ["background"] + [i.value for i in Intent]
@@ -69,14 +68,8 @@ CONFUSABLE = [
 
 
 def _phonemes(text: str, voice: str) -> str:
-    run = subprocess.run(
-        ["espeak-ng", "-q", "-x", "-v", voice, text],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=espeak_env(),
-    )
-    return re.sub(r"[\s',%=_:#2]", "", run.stdout)
+    # Stress, length and variant marks dropped: a near-identical sound is the same word here.
+    return re.sub(r"[\s',%=_:#2]", "", transcribe(text, voice))
 
 
 @functools.cache

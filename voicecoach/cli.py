@@ -35,6 +35,7 @@ from voicecoach.inbox import Inbox
 from voicecoach.listen import Listener, hear
 from voicecoach.routines.loader import Library, load_library, validate_paths
 from voicecoach.routines.model import Exercise, Routine
+from voicecoach.routines.spoken import sound_check_unavailable
 from voicecoach.speech.backends import ASR_CHOICES, choose
 from voicecoach.speech.models import (
     ENGLISH_SMALL,
@@ -266,6 +267,10 @@ def validate(settings: Settings, paths_: tuple[Path, ...]) -> None:
     errors = validate_paths(targets)
     for error in errors:
         click.echo(str(error))
+    skipped = sound_check_unavailable()
+    if skipped:
+        note = f"note: the sound check was skipped ({skipped}); spoken text was compared as text"
+        click.echo(note, err=True)
     if errors:
         files = len({e.path for e in errors})
         click.echo(f"{len(errors)} error(s) in {files} file(s)", err=True)

@@ -24,7 +24,7 @@ from voicecoach.routines.model import (
     Routine,
     Sides,
 )
-from voicecoach.vocabulary import find_command_phrase
+from voicecoach.routines.spoken import spoken_problem
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 
@@ -185,14 +185,10 @@ class Checker:
             self.add(path, "expected one or more [[steps]] tables")
 
     def spoken(self, text: str, path: Path) -> None:
-        """Spoken text must never contain a command phrase: the coach would trigger itself."""
-        phrase = find_command_phrase(text)
-        if phrase:
-            self.add(
-                path,
-                f"spoken text contains the command phrase '{phrase}'"
-                " (the coach must never say a command; reword it)",
-            )
+        """Spoken text must never say or sound like a command: the coach would trigger itself."""
+        problem = spoken_problem(text)
+        if problem:
+            self.add(path, problem)
 
 
 # -- exercises -----------------------------------------------------------------------------

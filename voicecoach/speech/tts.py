@@ -10,8 +10,10 @@ initialise espeak-ng a second time in playback mode.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +56,7 @@ def trim_leading_silence(pcm: np.ndarray, level: int = SILENCE_LEVEL) -> np.ndar
 
 
 _init_lock = threading.Lock()
+_espeak_lock = threading.Lock()  # espeak-ng is process-wide state: one caller at a time
 _RENDERED: dict[tuple[VoiceSettings, str], np.ndarray] = {}
 _active: VoiceSettings | None = None
 _native_rate: int | None = None
@@ -72,6 +75,21 @@ def _initialised() -> tuple[Any, int]:
     return lib, _native_rate
 
 
+@contextlib.contextmanager
+def borrowed_espeak() -> Iterator[Any]:
+    """The initialised espeak-ng library, for uses other than rendering (phonemes).
+
+    The borrower may select another voice, so the next rendering selects its own again.
+    """
+    global _active
+    lib, _ = _initialised()
+    with _espeak_lock:
+        try:
+            yield lib
+        finally:
+            _active = None
+
+
 class EspeakSynth:
     """Renders text to 16 kHz mono int16 PCM, cached per text (counts and fixed phrases repeat).
 
@@ -81,7 +99,7 @@ class EspeakSynth:
     def __init__(self, settings: VoiceSettings = VoiceSettings()) -> None:
         self.settings = settings
         self._lib, self.native_rate = _initialised()
-        self._lock = threading.Lock()
+        self._lock = _espeak_lock
         self._chunks: list[np.ndarray] = []
         self._lib.SetSynthCallback(self._collect)
         self._apply(settings)
