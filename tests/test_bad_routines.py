@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,7 +13,8 @@ from click.testing import CliRunner
 
 from voicecoach.cli import cli
 
-BAD = Path(__file__).parent / "data" / "bad"
+REPO = Path(__file__).resolve().parents[1]
+BAD = REPO / "tests" / "data" / "bad"
 CASES = sorted(BAD.glob("*.toml"))
 
 
@@ -27,3 +32,77 @@ def test_validate_prints_exactly_the_expected_errors(case: Path, monkeypatch: py
     assert result.stdout == expected
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+# -- hostile files: never a hang or a traceback, always file:line:col ----------------------
+HEAD = 'title = "T"\nsummary = "S"\nsource = "x"\n\n[[steps]]\nexercise = "pelvic_tilt"\n'
+ONE_MB = 1_000_000
+# The issue's case: a string ending in an escaped triple quote as the last key of the file.
+ESCAPED = (
+    HEAD
+    + """
+[[steps]]
+exercise = "my_slide"
+
+[exercises.my_slide]
+name = "Heel slide"
+position = "Lie on your back with both knees bent."
+setup = ["Rest your arms by your sides."]
+release = "Slide it back."
+hold_s = 3
+suits = ["general"]
+source = "My physiotherapist"
+"""
+    + r'action = """Say \"""k = [ oops"""'
+    + "\n"
+)
+
+
+def voicecoach(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The real CLI in a fresh interpreter, stopped (and failed) if it hangs."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    command = [sys.executable, "-m", "voicecoach", *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=30)
+
+
+def hostile_files(folder: Path) -> dict[str, str]:
+    """Write the hostile files; the start of the first error `validate` gives for each."""
+    (folder / "escaped-quotes.toml").write_text(ESCAPED.replace("hold_s = 3", "hold_s = -3"))
+    (folder / "deep.toml").write_text("tags = " + "[" * 3000 + "]" * 3000 + "\n" + HEAD)
+    (folder / "long-dotted-key.toml").write_text("a" + ".a" * (ONE_MB // 2) + " = 1\n" + HEAD)
+    items = ", ".join(["1"] * ((ONE_MB - 200) // 3))
+    (folder / "one-megabyte-list.toml").write_text("tags = [" + items + "]\n" + HEAD)
+    (folder / "too-large.toml").write_text("# " + "x" * 2 * ONE_MB + "\n" + HEAD)
+    os.mkfifo(folder / "pipe.toml")
+    (folder / "folder.toml").mkdir()
+    return {
+        "escaped-quotes": "escaped-quotes.toml:16:10: exercises.my_slide.hold_s: -3 is out of",
+        "deep": "deep.toml:1:24: (toml): nested too deeply",
+        "long-dotted-key": "long-dotted-key.toml:1:1: (toml): nested too deeply",
+        "one-megabyte-list": "one-megabyte-list.toml:1:9: tags[0]: expected text, got a number",
+        "too-large": "too-large.toml:1:1: (file): larger than 1024 KiB",
+        "pipe": "pipe.toml:1:1: (file): not a routine file: it is a named pipe",
+        "folder": "folder.toml:1:1: (file): not a routine file: it is a folder",
+    }
+
+
+def test_validate_reports_each_hostile_file_at_its_place(tmp_path: Path):
+    for name, first_error in hostile_files(tmp_path).items():
+        result = voicecoach("validate", f"{name}.toml", cwd=tmp_path)
+        assert result.returncode == 1, (name, result.stderr)
+        assert result.stdout.startswith(first_error), (name, result.stdout[:300])
+        assert re.fullmatch(r"(\S+\.toml:\d+:\d+: .*\n)+", result.stdout), name
+        assert "Traceback" not in result.stderr, name
+
+
+def test_list_skips_hostile_files_and_lists_the_rest(tmp_path: Path):
+    hostile = hostile_files(tmp_path)
+    (tmp_path / "mine.toml").write_text(ESCAPED)  # valid, and as the issue wrote it
+    result = voicecoach("--routines-dir", str(tmp_path), "list", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^mine +\d+:\d\d  T$", result.stdout, re.M)
+    assert "desk-break" in result.stdout  # the built-in library too
+    for name, first_error in hostile.items():
+        reason = first_error.split(": ", 1)[1].split(": ", 1)[1]
+        assert f"warning: skipped {tmp_path / name}.toml: {reason}" in result.stderr, name
+    assert "Traceback" not in result.stderr

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from click.testing import CliRunner
+
+from voicecoach.cli import cli
 from voicecoach.routines.loader import (
     BUILTIN_DIR,
     load_builtin,
@@ -109,11 +113,121 @@ def test_routine_may_use_exercises_from_a_sibling_file(tmp_path: Path):
     assert lib.errors == [] and "uses-sibling" in lib.routines
 
 
-def test_user_routine_cannot_shadow_a_builtin_routine(tmp_path: Path):
-    name = next(iter(load_builtin().routines))
+def test_broken_file_does_not_knock_out_a_good_one_with_the_same_exercise(tmp_path: Path):
+    # a.toml's exercise is sound but its routine is not, so the whole file is out, and b.toml's
+    # definition of the same id is then the only one.
+    broken = GOOD.replace("my_slide", "my_ex").replace("reps = 3", 'reps = "three"')
+    (tmp_path / "a.toml").write_text(broken)
+    (tmp_path / "b.toml").write_text(GOOD.replace("my_slide", "my_ex"))
+    lib = load_library(tmp_path)
+    assert "b" in lib.routines and "a" not in lib.routines
+    assert lib.exercises["my_ex"].name == "Heel slide"
+    assert [(e.path.name, e.where) for e in lib.errors] == [("a.toml", "steps[0].reps")]
+
+
+def test_two_sound_files_defining_one_exercise_are_both_refused(tmp_path: Path):
+    (tmp_path / "a.toml").write_text(GOOD)
+    (tmp_path / "b.toml").write_text(GOOD.replace("Heel slide", "Heel glide"))
+    lib = load_library(tmp_path)
+    assert "my_slide" not in lib.exercises and not {"a", "b"} & set(lib.routines)
+    messages = {(e.path.name, e.line, e.message) for e in lib.errors}
+    assert messages == {
+        ("a.toml", 12, f"exercise id 'my_slide' is also defined in {tmp_path / 'b.toml'}"),
+        ("b.toml", 12, f"exercise id 'my_slide' is also defined in {tmp_path / 'a.toml'}"),
+    }
+
+
+def test_user_routine_overrides_the_builtin_of_the_same_id(tmp_path: Path):
+    name = "desk-break"
+    builtin = load_builtin().routines[name]
     (tmp_path / f"{name}.toml").write_text(GOOD)
+    lib = load_library(tmp_path)
+    assert lib.errors == []
+    assert lib.routines[name].title == "Gentle start" != builtin.title
+    assert lib.routines[name].path == tmp_path / f"{name}.toml"
+    assert lib.overrides == {name}
+    assert validate_paths([tmp_path]) == []
+
+
+def test_broken_override_keeps_the_builtin(tmp_path: Path):
+    (tmp_path / "desk-break.toml").write_text(GOOD.replace("reps = 3", "reps = 0"))
+    lib = load_library(tmp_path)
+    assert lib.routines["desk-break"] == load_builtin().routines["desk-break"]
+    assert lib.overrides == set() and lib.skipped == [tmp_path / "desk-break.toml"]
+
+
+def test_two_user_files_with_one_routine_id_are_both_refused(tmp_path: Path):
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "gentle.toml").write_text(GOOD.replace("my_slide", f"slide_{folder}"))
+    errors = validate_paths([tmp_path / "one", tmp_path / "two"])
+    assert [(e.path, e.line, e.col, e.message) for e in errors] == [
+        (
+            tmp_path / "one/gentle.toml",
+            1,
+            1,
+            f"routine id 'gentle' is also used by {tmp_path}/two/gentle.toml",
+        ),
+        (
+            tmp_path / "two/gentle.toml",
+            1,
+            1,
+            f"routine id 'gentle' is also used by {tmp_path}/one/gentle.toml",
+        ),
+    ]
+
+
+def test_list_marks_a_routine_that_overrides_a_builtin(tmp_path: Path):
+    (tmp_path / "desk-break.toml").write_text(GOOD)
+    args = ["--routines-dir", str(tmp_path), "list"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert lines["desk-break"].endswith(
+        f"Gentle start  (yours, replaces the built-in: {tmp_path / 'desk-break.toml'})"
+    )
+    assert "yours" not in lines["back-stretches"]
+    rows = {r["id"]: r for r in json.loads(CliRunner().invoke(cli, [*args, "--json"]).stdout)}
+    assert rows["desk-break"]["overrides_builtin"] is True
+    assert rows["desk-break"]["path"] == str(tmp_path / "desk-break.toml")
+    assert rows["back-stretches"]["overrides_builtin"] is False
+
+
+def test_exercises_must_be_tables(tmp_path: Path):
+    (tmp_path / "five.toml").write_text("# my exercises\nexercises = 5\n")
+    routine = (
+        'exercises = 5\ntitle = "T"\nsummary = "S"\nsource = "x"\n[[steps]]\nexercise = "bridge"\n'
+    )
+    (tmp_path / "routine.toml").write_text(routine)
+    expected = "exercises: expected [exercises.<id>] tables, got a number (5)"
+    assert [str(e) for e in validate_paths([tmp_path])] == [
+        f"{tmp_path / 'five.toml'}:2:13: {expected}",
+        f"{tmp_path / 'routine.toml'}:1:13: {expected}",
+    ]
+
+
+def test_a_folder_named_like_a_routine_file_is_reported(tmp_path: Path):
+    (tmp_path / "x.toml").mkdir()
+    (tmp_path / "x.toml" / "inside.toml").write_text(GOOD)
+    (tmp_path / "good.toml").write_text(GOOD)
+    lib = load_library(tmp_path)
+    assert "good" in lib.routines and "inside" not in lib.routines
+    assert [(e.path, e.message) for e in lib.errors] == [
+        (tmp_path / "x.toml", "not a routine file: it is a folder")
+    ]
+    assert [e.message for e in validate_paths([tmp_path / "x.toml"])] == [
+        "not a routine file: it is a folder"
+    ]
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path):
+    (tmp_path / "bom.toml").write_bytes(
+        b"\xef\xbb\xbf" + GOOD.replace("reps = 3", "reps = 0").encode()
+    )
     errors = validate_paths([tmp_path])
-    assert len(errors) == 1 and "already used" in errors[0].message
+    assert [(e.line, e.col, e.where) for e in errors] == [(7, 8, "steps[0].reps")]
+    (tmp_path / "bom.toml").write_bytes(b"\xef\xbb\xbf" + GOOD.encode())
+    assert validate_paths([tmp_path]) == []
 
 
 def test_validating_the_builtin_folder_itself_is_clean():

@@ -187,8 +187,12 @@ def _exercise_json(ex: Exercise) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 @click.pass_obj
 def list_routines(settings: Settings, as_json: bool) -> None:
-    """List the routines: id, title, tags and estimated duration."""
-    routines = sorted(_library(settings).routines.values(), key=lambda r: r.id)
+    """List the routines: id, title, tags and estimated duration.
+
+    A routine of yours with the id of a built-in one replaces it, and is marked so.
+    """
+    library = _library(settings)
+    routines = sorted(library.routines.values(), key=lambda r: r.id)
     if as_json:
         rows = [
             {
@@ -200,6 +204,8 @@ def list_routines(settings: Settings, as_json: bool) -> None:
                 "duration_s": round(estimate_duration(r)),
                 "exercises": len(r.exercises),
                 "source": r.source,
+                "overrides_builtin": r.id in library.overrides,
+                "path": str(r.path) if r.path else None,
             }
             for r in routines
         ]
@@ -208,7 +214,9 @@ def list_routines(settings: Settings, as_json: bool) -> None:
     width = max((len(r.id) for r in routines), default=2)
     for r in routines:
         tags = f"  [{', '.join(r.tags)}]" if r.tags else ""
-        click.echo(f"{r.id:<{width}}  {_minutes(round(estimate_duration(r))):>6}  {r.title}{tags}")
+        mine = f"  (yours, replaces the built-in: {r.path})" if r.id in library.overrides else ""
+        duration = _minutes(round(estimate_duration(r)))
+        click.echo(f"{r.id:<{width}}  {duration:>6}  {r.title}{tags}{mine}")
 
 
 @cli.command()

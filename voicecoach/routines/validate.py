@@ -33,6 +33,8 @@ MAX_BREATHS = 10
 MAX_REPS = 50
 MAX_REST_S = 600
 MAX_SECONDS_COUNTED = 60  # counting every second past a minute is not a count anyone follows
+#: Problems collected per file: enough to fix, and a hostile file costs no more than this.
+MAX_PROBLEMS = 50
 
 
 @dataclass(frozen=True)
@@ -125,10 +127,15 @@ def _type_name(value: object) -> str:
 
 
 class Checker:
-    """Collects problems while checking tables against specs."""
+    """Collects problems while checking tables against specs, up to ``MAX_PROBLEMS``."""
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+
+    @property
+    def full(self) -> bool:
+        """True once ``MAX_PROBLEMS`` are collected: loops over a document's items stop."""
+        return len(self.problems) >= MAX_PROBLEMS
 
     def add(self, path: Path, message: str, at_key: bool = False) -> None:
         """Record a problem."""
@@ -138,6 +145,8 @@ class Checker:
         """Check keys and simple values of a table; True when nothing was wrong."""
         before = len(self.problems)
         for key, value in data.items():
+            if self.full:
+                break
             spec = specs.get(key)
             if spec is None:
                 close = difflib.get_close_matches(key, list(specs), n=1)
@@ -176,8 +185,10 @@ class Checker:
                 item = Spec({"spoken-texts": "spoken", "choices": "choice"}.get(kind, "text"))
                 item = Spec(item.kind, choices=spec.choices)
                 for i, element in enumerate(value):
+                    if self.full:
+                        break
                     self.value(element, item, (*path, i))
-        elif kind in ("table", "exercises") and not isinstance(value, dict):
+        elif kind == "table" and not isinstance(value, dict):  # "exercises": check_exercises
             self.add(path, f"expected a table, got {_type_name(value)}")
         elif kind == "steps" and not (
             isinstance(value, list) and value and all(isinstance(v, dict) for v in value)
@@ -322,9 +333,13 @@ def check_exercises(c: Checker, data: Mapping[str, Any]) -> dict[str, Exercise]:
     """Check the ``[exercises.*]`` tables of a document."""
     table = data.get("exercises")
     if not isinstance(table, dict):
+        if "exercises" in data:
+            c.add(("exercises",), f"expected [exercises.<id>] tables, got {_type_name(table)}")
         return {}
     found = {}
     for ex_id, ex_data in table.items():
+        if c.full:
+            break
         local = Checker()
         exercise = check_exercise(local, ex_id, ex_data, ("exercises", ex_id))
         c.problems += local.problems
@@ -340,12 +355,17 @@ def is_routine(data: Mapping[str, Any]) -> bool:
 
 
 def check_routine(
-    c: Checker, routine_id: str, data: Mapping[str, Any], known: Mapping[str, Exercise]
+    c: Checker,
+    routine_id: str,
+    data: Mapping[str, Any],
+    known: Mapping[str, Exercise],
+    pending: Collection[str] = (),
 ) -> Routine | None:
     """Check the routine keys of a document against the exercises ``known`` to it.
 
     Steps naming an exercise the document itself defines, but wrongly, are left alone: that
-    exercise's own errors are already reported.
+    exercise's own errors are already reported. So are steps naming a ``pending`` exercise, one
+    whose definition is still in question; such a routine is not returned.
     """
     if not data:
         c.add((), "empty file: a routine needs title, summary, source and [[steps]]")
@@ -361,15 +381,17 @@ def check_routine(
     exercises: list[Exercise] = []
     seen: dict[str, int] = {}
     defined = data.get("exercises")
-    defined = defined if isinstance(defined, dict) else {}
+    defined = {*(defined if isinstance(defined, dict) else {}), *pending}
     if isinstance(steps, list):
         for i, step in enumerate(steps):
+            if c.full:
+                break
             if not isinstance(step, dict):
                 continue
             exercise = _check_step(c, step, ("steps", i), known, seen, i, defined)
             if exercise:
                 exercises.append(exercise)
-    if not sound or c.problems:
+    if not sound or c.problems or len(exercises) < len(data["steps"]):
         return None
     return Routine(
         id=routine_id,
