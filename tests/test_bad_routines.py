@@ -106,3 +106,34 @@ def test_list_skips_hostile_files_and_lists_the_rest(tmp_path: Path):
         reason = first_error.split(": ", 1)[1].split(": ", 1)[1]
         assert f"warning: skipped {tmp_path / name}.toml: {reason}" in result.stderr, name
     assert "Traceback" not in result.stderr
+
+
+def _many(steps: int, reps: int, hold_s: int, rest_s: int) -> str:
+    """A routine of ``steps`` alternating-side exercises of its own."""
+    text = HEAD.replace('[[steps]]\nexercise = "pelvic_tilt"\n', "")
+    for i in range(steps):
+        text += f'\n[[steps]]\nexercise = "e{i}"\n'
+    for i in range(steps):
+        text += (
+            f'\n[exercises.e{i}]\nname = "Move {i}"\nposition = "Lie down."\n'
+            f'setup = ["Relax."]\naction = "Lift."\nrelease = "Lower."\nhold_s = {hold_s}\n'
+            f'reps = {reps}\nrest_s = {rest_s}\nsides = "alternating"\nsuits = ["general"]\n'
+            'source = "x"\n'
+        )
+    return text
+
+
+def test_a_routine_is_bounded_to_one_session(tmp_path: Path):
+    """A valid-looking routine of days used to crash `list` (its duration never ended)."""
+    (tmp_path / "days.toml").write_text(_many(1, 50, 1800, 600))
+    (tmp_path / "steps.toml").write_text(_many(101, 1, 1, 0))
+    (tmp_path / "holds.toml").write_text(_many(11, 50, 1, 0))
+    (tmp_path / "longest.toml").write_text(_many(100, 5, 10, 0))  # 1000 holds, 2.8 h
+    result = voicecoach("validate", "days.toml", "steps.toml", "holds.toml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "days.toml:6:1: steps: holds and rests add up to 66.7 hours" in result.stdout
+    assert "steps.toml:6:1: steps: 101 steps; a routine has at most 100" in result.stdout
+    assert "holds.toml:6:1: steps: 1100 holds in all; a routine has at most 1000" in result.stdout
+    listed = voicecoach("--routines-dir", str(tmp_path), "list", cwd=tmp_path)
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    assert re.search(r"^longest +\d+:\d\d:\d\d|^longest +\d+:\d\d", listed.stdout, re.M)

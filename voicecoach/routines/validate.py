@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,6 +113,12 @@ STEP_SPEC: dict[str, Spec] = {
     "breaths": HOLD_SPEC["breaths"],
     "rest_s": EXERCISE_SPEC["rest_s"],
 }
+
+# One session's bounds: generous for any real routine, and they keep planning and speaking one
+# (counts in words, the duration shown by `list`) within what the engine handles.
+MAX_STEPS = 100
+MAX_HOLDS = 1000
+MAX_HELD_S = 3 * 3600
 
 PROGRESSION_KEYS = ("reps", "hold_s", "breaths")
 ROUTINE_KEYS = frozenset(ROUTINE_SPEC) - {"exercises"}
@@ -393,6 +399,8 @@ def check_routine(
                 exercises.append(exercise)
     if not sound or c.problems or len(exercises) < len(data["steps"]):
         return None
+    if not _fits_a_session(c, exercises):
+        return None
     return Routine(
         id=routine_id,
         title=data["title"],
@@ -403,6 +411,30 @@ def check_routine(
         suits=PainPattern(data["suits"]) if "suits" in data else None,
         cautions=tuple(data.get("cautions", ())),
     )
+
+
+def _fits_a_session(c: Checker, exercises: Sequence[Exercise]) -> bool:
+    """A routine is one session: bounded in steps, holds and time, so it can be planned."""
+    if len(exercises) > MAX_STEPS:
+        c.add(("steps",), f"{len(exercises)} steps; a routine has at most {MAX_STEPS}")
+        return False
+    sets = [ex.reps * ex.side_count for ex in exercises]
+    holds = sum(n * len(ex.holds_per_rep) for n, ex in zip(sets, exercises, strict=True))
+    if holds > MAX_HOLDS:
+        c.add(("steps",), f"{holds} holds in all; a routine has at most {MAX_HOLDS}")
+        return False
+    seconds = sum(
+        n * (sum(h.duration_s for h in ex.holds_per_rep) + ex.rest_s)
+        for n, ex in zip(sets, exercises, strict=True)
+    )
+    if seconds > MAX_HELD_S:
+        c.add(
+            ("steps",),
+            f"holds and rests add up to {seconds / 3600:.1f} hours; a routine lasts at most "
+            f"{MAX_HELD_S // 3600} hours",
+        )
+        return False
+    return True
 
 
 def _check_step(
