@@ -108,6 +108,20 @@ def test_list_skips_hostile_files_and_lists_the_rest(tmp_path: Path):
     assert "Traceback" not in result.stderr
 
 
+def test_run_guides_past_hostile_files(tmp_path: Path):
+    hostile = hostile_files(tmp_path)
+    (tmp_path / "mine.toml").write_text(ESCAPED)
+    result = voicecoach(
+        "--routines-dir", str(tmp_path), "--data-dir", str(tmp_path / "data"),
+        "run", "mine", "--text", "--time-scale", "0.002",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Heel slide" in result.stdout and "That is the end of T." in result.stdout
+    assert all(f"warning: skipped {tmp_path / name}.toml" in result.stderr for name in hostile)
+    assert "Traceback" not in result.stderr
+
+
 def _many(steps: int, reps: int, hold_s: int, rest_s: int) -> str:
     """A routine of ``steps`` alternating-side exercises of its own."""
     text = HEAD.replace('[[steps]]\nexercise = "pelvic_tilt"\n', "")

@@ -37,6 +37,12 @@ def service(tmp_path: Path):
     notify = tmp_path / "notify.sock"
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(notify))
+    # Routine files that once hung or crashed the service before it was ready.
+    routines = tmp_path / "config" / "voicecoach" / "routines"
+    routines.mkdir(parents=True)
+    os.mkfifo(routines / "pipe.toml")
+    (routines / "deep.toml").write_text("tags = " + "[" * 3000 + "]" * 3000 + "\n")
+    (routines / "quotes.toml").write_text('title = "T"\naction = """Say \\"""k = [ oops"""\n')
     env = dict(
         os.environ,
         NOTIFY_SOCKET=str(notify),
