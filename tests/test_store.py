@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sqlite3
@@ -437,6 +438,15 @@ def test_check_constraints_agree_with_the_constants(store: Store, data_dir: Path
     for sql, args in bad:
         with pytest.raises(sqlite3.IntegrityError):
             conn.execute(sql, args)
+
+
+def test_schema_step_one_is_the_one_that_shipped() -> None:
+    # Its CHECK lists are built from the Outcome and EndReason enums. Existing databases were
+    # made by this exact text: a new enum value needs a new step, not a different step 1.
+    digest = hashlib.sha256(MIGRATIONS[0].encode()).hexdigest()
+    assert digest == "b6e7eb78f38f8aae588b414e57a261d8a604f2ba6152e05a24a8337d708c24a2"
+    assert OUTCOMES == ("done", "skipped", "dropped_pain", "stopped", "avoided")
+    assert END_REASONS == ("completed", "stopped", "finished_early", "interrupted")
 
 
 def test_the_store_can_be_used_from_another_thread(store: Store) -> None:

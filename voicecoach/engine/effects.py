@@ -1,17 +1,37 @@
-"""Effects: what the engine wants done, as data. A shell carries them out in order."""
+"""Effects: what the engine wants done, as data. ``interpreter.py`` carries them out in order.
+
+``Effect`` is a closed union: a new kind of effect is added to it here and handled in the
+interpreter, or mypy fails.
+"""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
+from typing import TypeAlias
+
+
+class Outcome(enum.StrEnum):
+    """How one exercise of a session went; the values are what the store keeps."""
+
+    DONE = "done"
+    SKIPPED = "skipped"
+    DROPPED_PAIN = "dropped_pain"
+    STOPPED = "stopped"
+    AVOIDED = "avoided"  # left out before the session began: it is on the avoid list
+
+
+class EndReason(enum.StrEnum):
+    """How a session ended; the values are what the store keeps."""
+
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    FINISHED_EARLY = "finished_early"
+    INTERRUPTED = "interrupted"  # ^C, or set on the next start after a crash
 
 
 @dataclass(frozen=True)
-class Effect:
-    """Base class of everything the engine asks for."""
-
-
-@dataclass(frozen=True)
-class Say(Effect):
+class Say:
     """Speak ``text``; report ``SpeechFinished(utterance)`` when it has been played.
 
     ``quotes_commands`` marks the few prompts that must name command phrases (help, the pause
@@ -25,7 +45,7 @@ class Say(Effect):
 
 
 @dataclass(frozen=True)
-class Count(Effect):
+class Count:
     """Speak one count of a hold (``text`` is the word) at the instant it is emitted."""
 
     n: int
@@ -33,12 +53,12 @@ class Count(Effect):
 
 
 @dataclass(frozen=True)
-class CutSpeech(Effect):
+class CutSpeech:
     """Silence now: cut the utterance playing mid-word and drop everything queued."""
 
 
 @dataclass(frozen=True)
-class StartHold(Effect):
+class StartHold:
     """A hold begins now and lasts ``seconds`` (for display and logging)."""
 
     exercise: str
@@ -48,20 +68,20 @@ class StartHold(Effect):
 
 
 @dataclass(frozen=True)
-class CancelHold(Effect):
+class CancelHold:
     """The running hold ends early."""
 
 
 @dataclass(frozen=True)
-class RecordOutcome(Effect):
-    """Store how an exercise went: done, skipped, dropped_pain, stopped or avoided."""
+class RecordOutcome:
+    """Store how an exercise went."""
 
     exercise: str
-    outcome: str
+    outcome: Outcome
 
 
 @dataclass(frozen=True)
-class RecordPain(Effect):
+class RecordPain:
     """Store a pain event durably and put the exercise on the avoid list.
 
     Implies the exercise's outcome ``dropped_pain``. The shell reports back with
@@ -75,7 +95,13 @@ class RecordPain(Effect):
 
 
 @dataclass(frozen=True)
-class EndSession(Effect):
-    """The session is over: completed, stopped, finished_early or interrupted."""
+class EndSession:
+    """The session is over, for ``reason``."""
 
-    reason: str
+    reason: EndReason
+
+
+Effect: TypeAlias = (
+    Say | Count | CutSpeech | StartHold | CancelHold | RecordOutcome | RecordPain | EndSession
+)
+"""Everything the engine may ask for."""

@@ -1,36 +1,26 @@
 """Run a routine against a script of timed events on a fake clock; get the ordered effects.
 
 This is how the engine is tested (a 20-minute routine runs in milliseconds) and how routine
-durations are estimated. Speech takes time here too: each utterance lasts ``speech_s(text)``,
-utterances play one after another, and ``CutSpeech`` drops what is playing or queued, exactly
-the contract a real speaker keeps.
+durations are estimated. The session runs through the coach's own interpreter, with fakes for
+its ports: simulated time, an in-memory store, and a speaker on which each utterance lasts
+``speech_s(text)``, utterances play one after another, and ``CutSpeech`` drops what is playing
+or queued, exactly the contract a real speaker keeps.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import heapq
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from voicecoach.engine.effects import (
-    Count,
-    CutSpeech,
-    Effect,
-    EndSession,
-    RecordPain,
-    Say,
-)
-from voicecoach.engine.events import (
-    CommandHeard,
-    Event,
-    PainRecorded,
-    PainRecordFailed,
-    SessionStarted,
-    SpeechFinished,
-    TimeReached,
-)
-from voicecoach.engine.session import Mode, State, initial_effects, new_session, step
+from voicecoach.engine.effects import Count, Effect, EndReason, EndSession, Say
+from voicecoach.engine.events import CommandHeard, Event
+from voicecoach.engine.interpreter import Interpreter
+from voicecoach.engine.session import State, new_session
 from voicecoach.routines.model import Exercise, Routine
+from voicecoach.store.memory import MemoryStore
 from voicecoach.vocabulary import Intent
 
 #: Fitted on every utterance of the library rendered by espeak-ng at the default voice and
@@ -59,6 +49,7 @@ class Transcript:
     effects: list[Timed] = field(default_factory=list)
     state: State | None = None
     end_t: float | None = None
+    store: MemoryStore | None = None  # what the session recorded
 
     def of(self, kind: type[Effect]) -> list[Timed]:
         """The effects of one type, with their times."""
@@ -76,13 +67,112 @@ class Transcript:
         """The first effect matching ``predicate``."""
         return next(e for e in self.effects if predicate(e.effect))
 
-    def end_reason(self) -> str | None:
+    def end_reason(self) -> EndReason | None:
         """How the session ended, if it did."""
-        ends = self.of(EndSession)
-        return ends[-1].effect.reason if ends else None  # type: ignore[attr-defined]
+        ends = [e.effect for e in self.effects if isinstance(e.effect, EndSession)]
+        return ends[-1].reason if ends else None
 
 
 ScriptItem = tuple[float, Event | Intent]
+
+
+class _Quiet(Exception):
+    """Nothing will ever happen again, or the time limit has come: the simulation stops."""
+
+
+class _Simulation:
+    """Simulated session time: what is due, on a heap, delivered in order without waiting.
+
+    It plays the timeline's part for the interpreter: ``wait(deadline)`` runs what is due no
+    later than ``deadline`` (ties: scripted events, then utterance ends, then pain
+    acknowledgements, then the order they were scheduled in) until one of them delivers an
+    event, and returns it; or returns None at the deadline.
+    """
+
+    def __init__(self, limit_s: float) -> None:
+        self._limit_s = limit_s
+        self._now = 0.0
+        self._due: list[tuple[float, int, int, Callable[[], None]]] = []
+        self._sequence = 0
+        self._delivered: Event | None = None
+
+    def now(self) -> float:
+        return self._now
+
+    def at(self, t: float, priority: int, happen: Callable[[], None]) -> None:
+        heapq.heappush(self._due, (t, priority, self._sequence, happen))
+        self._sequence += 1
+
+    def deliver(self, event: Event) -> None:
+        self._delivered = event
+
+    def wait(self, deadline: float | None) -> Event | None:
+        while self._due and (deadline is None or self._due[0][0] <= deadline):
+            t, _, _, happen = heapq.heappop(self._due)
+            happen()
+            event, self._delivered = self._delivered, None
+            if event is None:
+                continue  # an utterance that was cut
+            self._advance(t)
+            return event
+        if deadline is None:
+            raise _Quiet
+        self._advance(deadline)
+        return None
+
+    def _advance(self, t: float) -> None:
+        if t > self._limit_s:
+            raise _Quiet
+        self._now = t
+
+
+class _SimulatedSpeaker:
+    """Each utterance takes ``speech(text)`` seconds, one after another; a cut drops them all."""
+
+    def __init__(self, sim: _Simulation, speech: Callable[[str], float]) -> None:
+        self._sim = sim
+        self._speech = speech
+        self._free_at = 0.0
+        self._playing: set[int] = set()
+
+    def say(self, text: str, utterance: int, done: Callable[[int], None]) -> None:
+        self._free_at = max(self._sim.now(), self._free_at) + self._speech(text)
+        self._playing.add(utterance)
+        self._sim.at(self._free_at, 1, lambda: self._finish(utterance, done))
+
+    def _finish(self, utterance: int, done: Callable[[int], None]) -> None:
+        if utterance in self._playing:
+            done(utterance)
+
+    def count(self, text: str) -> None:
+        pass  # a count is instantaneous on the session clock
+
+    def cut(self) -> None:
+        self._playing.clear()
+        self._free_at = self._sim.now()
+
+    def close(self) -> None:
+        pass
+
+
+class _SimulatedStore(MemoryStore):
+    """An in-memory store whose pain records can be made to fail."""
+
+    def __init__(self, record_fails: bool) -> None:
+        super().__init__()
+        self._record_fails = record_fails
+
+    def record_pain(
+        self,
+        session_id: int,
+        exercise: str | None,
+        side: str | None,
+        rep: int | None,
+        second: float | None,
+    ) -> None:
+        if self._record_fails:
+            raise OSError("simulated write failure")
+        super().record_pain(session_id, exercise, side, rep, second)
 
 
 def run_script(
@@ -96,63 +186,42 @@ def run_script(
     estimated_s: float = 0.0,
     limit_s: float = 6 * 3600,
 ) -> Transcript:
-    """Run a session on a fake clock.
+    """Run a session on a fake clock, through the coach's own interpreter.
 
     ``script`` holds (session time, event or intent) pairs; an intent stands for
     ``CommandHeard(intent)``. Pain records become durable ``record_delay`` seconds after
-    ``RecordPain`` (or fail, with ``record_fails``).
+    ``RecordPain`` (or fail, with ``record_fails``); the engine hears of it then.
     """
-    state = new_session(routine, avoided, estimated_s)
-    out = Transcript()
-    queue: list[tuple[float, int, int, Event]] = []  # (time, priority, sequence, event)
-    sequence = 0
-
-    def push(t: float, priority: int, event: Event) -> None:
-        nonlocal sequence
-        heapq.heappush(queue, (t, priority, sequence, event))
-        sequence += 1
-
+    sim = _Simulation(limit_s)
+    speaker = _SimulatedSpeaker(sim, speech)
     for t, item in script:
-        push(t, 0, CommandHeard(item) if isinstance(item, Intent) else item)
+        event = CommandHeard(item) if isinstance(item, Intent) else item
+        sim.at(t, 0, functools.partial(sim.deliver, event))
+    store = _SimulatedStore(record_fails)
+    out = Transcript(store=store)
 
-    speaker_free = 0.0
-    playing: set[int] = set()
+    def observe(effect: Effect) -> None:
+        out.effects.append(Timed(round(sim.now(), 6), effect))
+        if isinstance(effect, EndSession):
+            out.end_t = sim.now()
 
-    def carry_out(t: float, effects: list[Effect]) -> None:
-        nonlocal speaker_free
-        for effect in effects:
-            out.effects.append(Timed(round(t, 6), effect))
-            if isinstance(effect, Say):
-                start = max(t, speaker_free)
-                speaker_free = start + speech(effect.text)
-                playing.add(effect.utterance)
-                push(speaker_free, 1, SpeechFinished(effect.utterance))
-            elif isinstance(effect, CutSpeech):
-                playing.clear()
-                speaker_free = t
-            elif isinstance(effect, RecordPain):
-                push(t + record_delay, 2, PainRecordFailed() if record_fails else PainRecorded())
-            elif isinstance(effect, EndSession):
-                out.end_t = t
+    def acknowledge(ack: Event) -> None:
+        sim.at(sim.now() + record_delay, 2, functools.partial(sim.deliver, ack))
 
-    carry_out(0.0, initial_effects(state))
-    state, effects = step(state, SessionStarted(), 0.0)
-    carry_out(0.0, effects)
-    while state.mode is not Mode.ENDED:
-        deadline = state.deadline
-        if queue and (deadline is None or queue[0][0] <= deadline):
-            t, _, _, event = heapq.heappop(queue)
-            if isinstance(event, SpeechFinished) and event.utterance not in playing:
-                continue  # it was cut
-        elif deadline is not None:
-            t, event = deadline, TimeReached()
-        else:
-            break  # nothing will ever happen again
-        if t > limit_s:
-            break
-        state, effects = step(state, event, t)
-        carry_out(t, effects)
-    out.state = state
+    interpreter = Interpreter(
+        new_session(routine, avoided, estimated_s),
+        speaker=speaker,
+        store=store,
+        session_id=store.start_session(routine.id),
+        now=sim.now,
+        report=sim.deliver,
+        acknowledge=acknowledge,
+        observe=observe,
+        journal=False,
+    )
+    with contextlib.suppress(_Quiet):
+        interpreter.run(sim.wait)
+    out.state = interpreter.state
     return out
 
 

@@ -21,7 +21,9 @@ from voicecoach.engine.effects import (
     Count,
     CutSpeech,
     Effect,
+    EndReason,
     EndSession,
+    Outcome,
     RecordOutcome,
     RecordPain,
     Say,
@@ -81,9 +83,9 @@ class State:
     last_exercise: int | None = None  # most recent exercise begun
     last_hold: tuple[str | None, int] | None = None  # (side, rep) of the latest hold begun
     last_instruction: str | None = None  # for "repeat"
-    outcomes: tuple[tuple[str, str], ...] = ()
+    outcomes: tuple[tuple[str, Outcome], ...] = ()
     pending_pain: int | None = None  # exercise whose pain record is being written
-    end_reason: str = "completed"
+    end_reason: EndReason = EndReason.COMPLETED
 
     @property
     def deadline(self) -> float | None:
@@ -115,7 +117,7 @@ def new_session(
     routine: Routine, avoided: tuple[Exercise, ...] = (), estimated_s: float = 0.0
 ) -> State:
     """A session of ``routine`` with the ``avoided`` exercises already left out of it."""
-    outcomes = tuple((e.id, "avoided") for e in avoided)
+    outcomes = tuple((e.id, Outcome.AVOIDED) for e in avoided)
     return State(routine, compile_plan(routine, avoided, estimated_s), outcomes=outcomes)
 
 
@@ -143,7 +145,7 @@ def _on_started(s: State, _e: Event, now: float, fx: list[Effect]) -> None:
 
 def _on_time(s: State, _e: Event, now: float, fx: list[Effect]) -> None:
     if s.mode is Mode.STOPPED and s.stop_deadline is not None and now >= s.stop_deadline:
-        _finish(s, now, fx, "stopped", outcome="stopped", notice=prompts.NO_ANSWER)
+        _finish(s, now, fx, EndReason.STOPPED, outcome=Outcome.STOPPED, notice=prompts.NO_ANSWER)
     elif s.mode is Mode.RUNNING:
         _advance(s, now, fx)
 
@@ -167,7 +169,7 @@ def _on_pain_recorded(s: State, e: Event, now: float, fx: list[Effect]) -> None:
     index, s.pending_pain = s.pending_pain, None
     s.mode = Mode.RUNNING
     if index is None:  # before any exercise: do not start one after a pain report
-        s.end_reason = "stopped"
+        s.end_reason = EndReason.STOPPED
         s.cursor = len(s.plan) - 1
         _splice(s, [Cue(prompts.PAIN_BEFORE_START, "pain")])
         _advance(s, now, fx)
@@ -205,10 +207,10 @@ def _on_interrupted(s: State, _e: Event, now: float, fx: list[Effect]) -> None:
     if s.holding:
         fx.append(CancelHold())
     if s.current is not None and s.mode is not Mode.RECORDING:
-        _outcome(s, fx, s.current, "stopped")
+        _outcome(s, fx, s.current, Outcome.STOPPED)
     s.mode = Mode.ENDED
-    s.end_reason = "interrupted"
-    fx.append(EndSession("interrupted"))
+    s.end_reason = EndReason.INTERRUPTED
+    fx.append(EndSession(EndReason.INTERRUPTED))
 
 
 def _on_command(s: State, e: Event, now: float, fx: list[Effect]) -> None:
@@ -244,7 +246,7 @@ def _pain(s: State, now: float, fx: list[Effect]) -> None:
         fx.append(RecordPain(None, None, None, None))
         return
     ex_id = s.exercise(index).id
-    s.outcomes = tuple(o for o in s.outcomes if o[0] != ex_id) + ((ex_id, "dropped_pain"),)
+    s.outcomes = tuple(o for o in s.outcomes if o[0] != ex_id) + ((ex_id, Outcome.DROPPED_PAIN),)
     s.current = None
     s.cursor = _next_begin(s)
     fx.append(RecordPain(ex_id, side, rep, second))
@@ -289,7 +291,7 @@ def _next(s: State, now: float, fx: list[Effect]) -> None:
     s.cursor = _next_begin(s)
     if s.current is not None:
         name = s.exercise(s.current).name
-        _outcome(s, fx, s.current, "skipped")
+        _outcome(s, fx, s.current, Outcome.SKIPPED)
         s.current = None
         _splice(s, [Cue(prompts.left_out(name), "reply")])
     _advance(s, now, fx)
@@ -317,7 +319,7 @@ def _help(s: State, now: float, fx: list[Effect]) -> None:
 
 
 def _finish_early(s: State, now: float, fx: list[Effect]) -> None:
-    _finish(s, now, fx, "finished_early", outcome="skipped")
+    _finish(s, now, fx, EndReason.FINISHED_EARLY, outcome=Outcome.SKIPPED)
 
 
 _COMMANDS: dict[Intent, Callable[[State, float, list[Effect]], None]] = {
@@ -354,7 +356,7 @@ def _advance(s: State, now: float, fx: list[Effect]) -> None:
             s.current = s.last_exercise = item.exercise
             s.cursor += 1
         elif isinstance(item, Done):
-            _outcome(s, fx, item.exercise, "done")
+            _outcome(s, fx, item.exercise, Outcome.DONE)
             s.current = None
             s.cursor += 1
         elif isinstance(item, Cue):
@@ -395,10 +397,13 @@ def _emit_cue(s: State, fx: list[Effect]) -> None:
     """Say the cue (or summary) at the cursor; its end moves the plan on."""
     item = s.plan[s.cursor]
     if isinstance(item, Summary):
-        counts = {o: sum(1 for _, x in s.outcomes if x == o) for o in ("done", "skipped")}
-        dropped = sum(1 for _, x in s.outcomes if x == "dropped_pain")
+        counts = {o: sum(1 for _, x in s.outcomes if x == o) for o in Outcome}
         text = prompts.summary(
-            s.routine.title, counts["done"], counts["skipped"], dropped, s.end_reason
+            s.routine.title,
+            counts[Outcome.DONE],
+            counts[Outcome.SKIPPED],
+            counts[Outcome.DROPPED_PAIN],
+            s.end_reason,
         )
         s.awaiting = _say(s, fx, text, "summary")
         return
@@ -409,7 +414,12 @@ def _emit_cue(s: State, fx: list[Effect]) -> None:
 
 
 def _finish(
-    s: State, now: float, fx: list[Effect], reason: str, outcome: str, notice: str | None = None
+    s: State,
+    now: float,
+    fx: list[Effect],
+    reason: EndReason,
+    outcome: Outcome,
+    notice: str | None = None,
 ) -> None:
     """End early: silence, record the exercise under way, then the summary."""
     fx.append(CutSpeech())
@@ -435,7 +445,7 @@ def _say(s: State, fx: list[Effect], text: str, kind: str, quotes: bool = False)
     return utterance
 
 
-def _outcome(s: State, fx: list[Effect], index: int, outcome: str) -> None:
+def _outcome(s: State, fx: list[Effect], index: int, outcome: Outcome) -> None:
     ex_id = s.exercise(index).id
     s.outcomes = tuple(o for o in s.outcomes if o[0] != ex_id) + ((ex_id, outcome),)
     fx.append(RecordOutcome(ex_id, outcome))

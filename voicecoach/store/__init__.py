@@ -8,7 +8,9 @@ from voicecoach.store.backup import (
     restore,
     write_backup,
 )
-from voicecoach.store.db import AvoidEntry, Store
+from voicecoach.store.db import Store
+from voicecoach.store.memory import MemoryStore
+from voicecoach.store.protocol import AvoidEntry, SessionStore
 from voicecoach.store.schema import END_REASONS, OUTCOMES, SchemaTooNewError, StoreError
 
 __all__ = [
@@ -18,8 +20,10 @@ __all__ = [
     "BackupError",
     "BackupInfo",
     "DamagedDatabaseError",
+    "MemoryStore",
     "Restored",
     "SchemaTooNewError",
+    "SessionStore",
     "Store",
     "StoreError",
     "restore",

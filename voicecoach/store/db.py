@@ -24,12 +24,12 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from voicecoach.engine.effects import EndReason, Outcome
 from voicecoach.store.backup import (
     DB_NAME,
     RUNNER_LOCK_NAME,
@@ -40,25 +40,29 @@ from voicecoach.store.backup import (
     write_backup,
 )
 from voicecoach.store.files import fsync_dir, make_dirs, open_lock, try_lock
-from voicecoach.store.schema import END_REASONS, OUTCOMES, StoreError, migrate, user_version
+from voicecoach.store.protocol import (
+    AvoidEntry,
+    check_end_reason,
+    check_outcome,
+    check_pain,
+)
+from voicecoach.store.schema import StoreError, migrate, user_version
 
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
 
 
-@dataclass(frozen=True)
-class AvoidEntry:
-    """An exercise the coach leaves out of every routine, since when and why."""
-
-    exercise: str
-    since: str
-    reason: str
-
-
 def utc_now() -> datetime:
     """The current time in UTC (the default clock for timestamps)."""
     return datetime.now(UTC)
+
+
+def stamp(moment: datetime) -> str:
+    """``moment`` as the store writes it: ISO-8601 UTC to the second."""
+    if moment.tzinfo is None:
+        raise ValueError("the store's clock must return timezone-aware datetimes")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Store:
@@ -184,7 +188,7 @@ class Store:
 
     def record_outcome(self, session_id: int, exercise: str, outcome: str) -> None:
         """Record how an exercise ended; recording it again in the same session replaces it."""
-        _check_choice("outcome", outcome, OUTCOMES)
+        check_outcome(outcome)
         with self._write() as conn:
             _require_session(conn, session_id)
             _set_outcome(conn, session_id, exercise, outcome, self._stamp())
@@ -202,10 +206,7 @@ class Store:
         All in one transaction, durable on return: only then may the coach say it is taken out.
         An exercise already on the avoid list keeps its entry (with the earlier ``since``).
         """
-        if rep is not None and (not isinstance(rep, int) or isinstance(rep, bool)):
-            raise ValueError(f"rep must be an int or None, not {rep!r}")
-        if second is not None and (not isinstance(second, int | float) or isinstance(second, bool)):
-            raise ValueError(f"second must be a number or None, not {second!r}")
+        check_pain(rep, second)
         at = self._stamp()
         with self._write() as conn:
             _require_session(conn, session_id)
@@ -215,7 +216,7 @@ class Store:
                 (session_id, exercise, side, rep, None if second is None else float(second), at),
             )
             if exercise is not None:
-                _set_outcome(conn, session_id, exercise, "dropped_pain", at)
+                _set_outcome(conn, session_id, exercise, Outcome.DROPPED_PAIN, at)
                 conn.execute(
                     "INSERT INTO avoid (exercise, since, reason, session_id)"
                     " VALUES (?, ?, 'pain', ?)"
@@ -232,7 +233,7 @@ class Store:
 
     def end_session(self, session_id: int, reason: str) -> None:
         """Record how a session ended. A session that has already ended keeps its first ending."""
-        _check_choice("end reason", reason, END_REASONS)
+        check_end_reason(reason)
         with self._write() as conn:
             _require_session(conn, session_id)
             cursor = conn.execute(
@@ -337,18 +338,15 @@ class Store:
             count = int(dangling.fetchone()[0])
             if count:
                 conn.execute(
-                    "UPDATE sessions SET ended = ?, end_reason = 'interrupted' WHERE ended IS NULL",
-                    (self._stamp(),),
+                    "UPDATE sessions SET ended = ?, end_reason = ? WHERE ended IS NULL",
+                    (self._stamp(), EndReason.INTERRUPTED),
                 )
         if count:
             log.warning("%s: marked %d unfinished session(s) interrupted", self._path, count)
             self.back_up()  # that session's pain reports were never backed up
 
     def _stamp(self) -> str:
-        moment = self._now()
-        if moment.tzinfo is None:
-            raise ValueError("the store's clock must return timezone-aware datetimes")
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return stamp(self._now())
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -423,11 +421,6 @@ def _create(path: Path) -> None:
         raise StoreError(f"cannot create {path}: {err}") from err
     finally:
         os.close(fd)
-
-
-def _check_choice(what: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"unknown {what} {value!r}; expected one of {', '.join(allowed)}")
 
 
 def _require_session(conn: sqlite3.Connection, session_id: int) -> None:

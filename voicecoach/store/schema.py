@@ -10,28 +10,38 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Iterator, Sequence
+from enum import StrEnum
 from pathlib import Path
+
+from voicecoach.engine.effects import EndReason, Outcome
 
 log = logging.getLogger(__name__)
 
-OUTCOMES: tuple[str, ...] = ("done", "skipped", "dropped_pain", "stopped", "avoided")
+OUTCOMES: tuple[str, ...] = tuple(o.value for o in Outcome)
 """How one exercise of a session ended (one row per session and exercise)."""
 
-END_REASONS: tuple[str, ...] = ("completed", "stopped", "finished_early", "interrupted")
+END_REASONS: tuple[str, ...] = tuple(r.value for r in EndReason)
 """How a session ended; ``interrupted`` is set on the next start after a crash."""
 
-# The value lists are spelled out in the SQL, not generated from the constants above: a step
-# must mean the same thing forever. A test checks that the CHECKs and the constants agree.
+
+def _one_of(values: type[StrEnum]) -> str:
+    """The SQL list of an enum's values, as in a CHECK (... IN ('a', 'b'))."""
+    return ", ".join(f"'{value}'" for value in values)
+
+
+# The CHECK lists come from the engine's enums, so the database accepts exactly what the engine
+# emits. A step must mean the same thing forever, so a test pins step 1's text as shipped: a new
+# value means freezing the lists here and appending a step that rebuilds the tables.
 MIGRATIONS: tuple[str, ...] = (
     # 1: sessions, their per-exercise outcomes, pain reports and the avoid list.
-    """
+    f"""
     CREATE TABLE sessions (
         id         INTEGER PRIMARY KEY,
         routine    TEXT NOT NULL,
         started    TEXT NOT NULL,
         ended      TEXT,
         end_reason TEXT CHECK (end_reason IN
-                       ('completed', 'stopped', 'finished_early', 'interrupted')),
+                       ({_one_of(EndReason)})),
         CHECK ((ended IS NULL) = (end_reason IS NULL))
     );
     CREATE INDEX sessions_open ON sessions (id) WHERE ended IS NULL;
@@ -41,7 +51,7 @@ MIGRATIONS: tuple[str, ...] = (
         session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
         exercise   TEXT NOT NULL,
         outcome    TEXT NOT NULL CHECK (outcome IN
-                       ('done', 'skipped', 'dropped_pain', 'stopped', 'avoided')),
+                       ({_one_of(Outcome)})),
         at         TEXT NOT NULL,
         UNIQUE (session_id, exercise)
     );
