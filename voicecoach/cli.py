@@ -32,7 +32,7 @@ from voicecoach.clock import MonotonicClock
 from voicecoach.coach import Speaker, run_session
 from voicecoach.engine.harness import estimate_duration
 from voicecoach.inbox import Inbox
-from voicecoach.listen import Listener, hear
+from voicecoach.listen import Listener, MicrophoneEvents, hear
 from voicecoach.routines.loader import Library, load_library, validate_paths
 from voicecoach.routines.model import Exercise, Routine
 from voicecoach.routines.spoken import sound_check_unavailable
@@ -557,7 +557,10 @@ def run(
             listener = Listener.for_coach(recognizers, inbox.put)
             device_in = _device(input_device, settings.config.audio.input_device)
             try:
-                microphone = LiveMicrophone(listener, playout, inbox.put, device_in)
+                events = MicrophoneEvents(inbox.put)
+                microphone = LiveMicrophone(
+                    listener, playout, on_lost=events.lost, on_back=events.back, device=device_in
+                )
                 closers.insert(0, microphone.close)
             except AudioDeviceError as exc:
                 click.echo(f"{exc}. Commands can only be typed.", err=True)

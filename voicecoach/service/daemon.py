@@ -33,7 +33,7 @@ from voicecoach.coach import run_session
 from voicecoach.config import Reminder
 from voicecoach.engine.events import Event, Interrupted, MicLost
 from voicecoach.inbox import Inbox
-from voicecoach.listen import Listener
+from voicecoach.listen import Listener, MicrophoneEvents
 from voicecoach.routines.loader import Library
 from voicecoach.service.control import ControlServer, Reply, RequestError, dispatch, error_reply
 from voicecoach.service.idle import IdleListener, IdleRequest, announce, choices
@@ -247,11 +247,13 @@ class Service:
                 coach_speaking=lambda: self.playout.busy,
                 suggested=self._suggestion,
             )
+            events = MicrophoneEvents(self._mic_event)
             self.idle_microphone = LiveMicrophone(
                 listener,
                 self.playout,
-                self._mic_event,
-                self.input_device,
+                on_lost=events.lost,
+                on_back=events.back,
+                device=self.input_device,
                 wait_for_device=True,
             )
             self.status.microphone = "listening for start"
@@ -391,8 +393,14 @@ class Service:
             from voicecoach.audio.microphone import LiveMicrophone  # noqa: PLC0415
 
             # A missing microphone is waited for: the session hears MicLost and pauses.
+            events = MicrophoneEvents(inbox.put)
             microphone = LiveMicrophone(
-                listener, self.playout, inbox.put, self.input_device, wait_for_device=True
+                listener,
+                self.playout,
+                on_lost=events.lost,
+                on_back=events.back,
+                device=self.input_device,
+                wait_for_device=True,
             )
         except (AudioDeviceError, OSError, ImportError) as exc:  # no PortAudio at all
             self.status.error(f"{exc}; the session pauses")
