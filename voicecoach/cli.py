@@ -24,6 +24,7 @@ import numpy as np
 
 from voicecoach import __version__, config, paths
 from voicecoach.audio import SAMPLE_RATE
+from voicecoach.audio import counters as audio_counters
 from voicecoach.audio.microphone import LiveMicrophone
 from voicecoach.audio.output import AudioDeviceError, FileOutput, LiveOutput
 from voicecoach.audio.playout import Playout
@@ -528,6 +529,7 @@ def run(
     speaker: Speaker
     timeline: Timeline
     closers: list[Callable[[], None]] = []
+    counted: list[Callable[[], dict[str, int]]] = []  # the live devices' diagnostics
     if mode == "text":
         clock = MonotonicClock(time_scale)
         timeline = LiveTimeline(clock, inbox)
@@ -552,6 +554,7 @@ def run(
             assert live is not None
             reporter = Reporter(voice_speaker)
             closers += [reporter.close, live.close]
+            counted.append(live.counters)
             timeline = LiveTimeline(MonotonicClock(), inbox)
             recognizers = _recognizers(asr, vosk_model, command_model)
             listener = Listener.for_coach(recognizers, inbox.put)
@@ -562,6 +565,7 @@ def run(
                     listener, playout, on_lost=events.lost, on_back=events.back, device=device_in
                 )
                 closers.insert(0, microphone.close)
+                counted.append(microphone.counters)
             except AudioDeviceError as exc:
                 click.echo(f"{exc}. Commands can only be typed.", err=True)
             read_commands(sys.stdin, inbox)  # the keyboard works beside the voice
@@ -569,6 +573,8 @@ def run(
         with _open_store(settings, recover=True) as store:
             reason = run_session(r, store=store, speaker=speaker, timeline=timeline, inbox=inbox)
     finally:
+        if counted:
+            audio_counters.log_session_end(audio_counters.combined(*(c() for c in counted)))
         for close in closers:
             close()
     if mode == "file":
@@ -870,6 +876,8 @@ def _service_request(payload: dict[str, Any], wait: bool = False) -> dict[str, A
 def status(as_json: bool) -> None:
     """Show the running service: state, session, audio, microphone, recognizers, last errors.
 
+    The audio counters say whether microphone blocks were dropped or the devices flagged any.
+
     Exits 3 when no service is running, 1 when it refused to answer (another user's service).
     """
     reply = _service_request({"cmd": "status"})
@@ -882,6 +890,9 @@ def status(as_json: bool) -> None:
     keys = ("state", "session", "audio", "microphone", "recognizers", "last_errors", "uptime_s")
     for key in keys:
         click.echo(f"{key}: {reply.get(key)}")
+    counters = reply.get("audio_counters")
+    if isinstance(counters, dict):
+        click.echo(f"audio_counters: {audio_counters.summary(counters)}")
 
 
 @cli.command()

@@ -24,8 +24,9 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from voicecoach.audio import counters as audio_counters
 from voicecoach.audio.output import AudioDeviceError, LiveOutput
 from voicecoach.audio.playout import Playout
 from voicecoach.clock import MonotonicClock
@@ -43,6 +44,9 @@ from voicecoach.speech.tts import EspeakSynth
 from voicecoach.speech.voice import VoiceSpeaker
 from voicecoach.store import Store
 from voicecoach.timeline import LiveTimeline, Reporter
+
+if TYPE_CHECKING:
+    from voicecoach.audio.microphone import LiveMicrophone
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +80,7 @@ class ServiceState:
     microphone: str = "closed"
     recognizers: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=audio_counters.combined)
     started: float = field(default_factory=time.monotonic)
 
     def as_dict(self) -> dict[str, Any]:
@@ -87,6 +92,7 @@ class ServiceState:
             "microphone": self.microphone,
             "recognizers": self.recognizers,
             "last_errors": self.errors[-5:],
+            "audio_counters": self.counters,
             "uptime_s": round(time.monotonic() - self.started),
         }
 
@@ -328,6 +334,7 @@ class Service:
                     self._listen_idle()
                     self._remind(datetime.datetime.now())
                 mic = self.idle_microphone
+                self._count(mic)
                 # Healthy: audio flows, or the wait for a device is progressing (bounded back-off).
                 healthy = (audio_ok or self._next_try > 0) and (mic is None or mic.progressing)
                 self.watchdog.beat(mic_ok=healthy, engine_ticked=True)
@@ -411,6 +418,7 @@ class Service:
         reason = "failed"
 
         def beat() -> None:
+            self._count(microphone)
             mic_ok = microphone is not None and microphone.progressing
             if microphone is not None:
                 self.status.microphone = "lost; reopening" if microphone.lost else "listening"
@@ -426,11 +434,20 @@ class Service:
             )
             log.info("session of %s ended: %s", routine_id, reason)
         finally:
+            self._count(microphone)
+            audio_counters.log_session_end(self.status.counters)
             self._ended(routine_id, reason)
             self.status.microphone = "closed"
             if microphone is not None:
                 microphone.close()
             reporter.close()
+
+    def _count(self, microphone: LiveMicrophone | None) -> None:
+        """Show the open devices' diagnostics (dropped and flagged blocks) in ``status``."""
+        self.status.counters = audio_counters.combined(
+            microphone.counters() if microphone is not None else {},
+            self.output.counters() if self.output is not None else {},
+        )
 
     def _began(self, routine_id: str, inbox: Inbox) -> None:
         with self._lock:
