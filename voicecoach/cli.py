@@ -40,7 +40,7 @@ from voicecoach.routines.spoken import sound_check_unavailable
 from voicecoach.speech.backends import ASR_CHOICES, choose
 from voicecoach.speech.models import (
     ENGLISH_SMALL,
-    REPO_MODELS,
+    MODELS_DIR,
     ModelNotFound,
     download,
     find_vosk_model,
@@ -772,7 +772,7 @@ def models_list(vosk_model: Path | None) -> None:
 @click.option(
     "--dest",
     type=click.Path(file_okay=False, path_type=Path),
-    default=REPO_MODELS,
+    default=MODELS_DIR,
     show_default=True,
     help="Folder to put the model in.",
 )
