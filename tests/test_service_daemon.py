@@ -203,11 +203,11 @@ def test_the_coach_says_so_when_a_missing_speaker_appears(monkeypatch):
     said: list[str] = []
     service = daemon.Service.__new__(daemon.Service)
     service.output, service.output_device, service.playout = None, None, None
-    service._next_try, service._failures = 0.0, 0
+    service._reopening = daemon.Backoff(daemon.BACKOFF_S)
     service.status = daemon.ServiceState()
     service._say = said.append
     for _ in range(3):
-        service._next_try = 0.0  # skip the back-off wait
+        service._reopening.next_try = 0.0  # skip the back-off wait
         ok = service._ensure_output()
     assert ok and len(attempts) == 3
     assert said == [daemon.APPEARED]
@@ -308,6 +308,28 @@ def test_the_session_log_ends_with_the_audio_counters_loud_when_audio_was_lost(c
     levels = [(r.levelname, r.getMessage()) for r in caplog.records]
     assert levels[0][0] == "INFO" and "500 blocks heard, 0 dropped" in levels[0][1]
     assert levels[1][0] == "WARNING" and "2 dropped" in levels[1][1]
+
+
+def test_the_service_waits_longer_each_time_the_speaker_is_missing(idle_service, monkeypatch):
+    from voicecoach.audio.output import AudioDeviceError
+    from voicecoach.service import daemon
+
+    class Missing:
+        def __init__(self, _playout, _device):
+            raise AudioDeviceError("no such device")
+
+    monkeypatch.setattr(daemon, "LiveOutput", Missing)
+    assert not idle_service._ensure_output()
+    assert not idle_service._ensure_output()  # too soon: no second attempt yet
+    waits = [idle_service.status.audio]
+    for _ in range(7):
+        idle_service._reopening.next_try = 0.0  # as if the wait were over
+        assert not idle_service._ensure_output()
+        waits.append(idle_service.status.audio)
+    assert [w.removeprefix("waiting for an audio device (next try in ") for w in waits] == [
+        f"{s} s)" for s in (1, 2, 4, 8, 15, 30, 30, 30)
+    ]
+    assert idle_service.status.errors == ["no such device"]  # said once, not at every try
 
 
 def test_a_stopping_service_refuses_starts_it_has_not_begun(idle_service):

@@ -25,6 +25,7 @@ import numpy as np
 from voicecoach.audio import SAMPLE_RATE
 from voicecoach.audio.output import AudioDeviceError
 from voicecoach.audio.playout import BLOCK, Playout
+from voicecoach.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,7 @@ class LiveMicrophone:
         self.blocks = 0
         self.reopened = 0  # times a lost microphone was opened again
         self.lost = False
-        self.next_try = 0.0  # monotonic time of the next reopen attempt while lost
-        self._failures = 0
+        self.reopening = Backoff(REOPEN_BACKOFF_S)  # when to try the lost microphone again
         self._generation = 0  # blocks from a stream already given up are dropped
         self._queue: queue.Queue[tuple[int, np.ndarray, float]] = queue.Queue(maxsize=QUEUE_BLOCKS)
         self._stop = threading.Event()
@@ -144,8 +144,7 @@ class LiveMicrophone:
 
     def _mark_lost(self) -> None:
         self.lost = True
-        self._failures = 0
-        self.next_try = time.monotonic()
+        self.reopening.reset(next_try=time.monotonic())
         self.on_lost()
 
     def _try_reopen(self) -> None:
@@ -157,9 +156,8 @@ class LiveMicrophone:
             # It counts as back only when blocks arrive; until then keep the back-off going.
         except AudioDeviceError as exc:
             log.info("%s", exc)
-        delay = REOPEN_BACKOFF_S[min(self._failures, len(REOPEN_BACKOFF_S) - 1)]
-        self._failures += 1
-        self.next_try = time.monotonic() + max(delay, SILENT_FOR_S)
+        # A reopened stream still gets the full wait for its first block.
+        self.reopening.failed(time.monotonic(), at_least=SILENT_FOR_S)
 
     def counters(self) -> dict[str, int]:
         """Diagnostics for ``status`` and the session log: blocks heard, dropped, flagged."""
@@ -173,7 +171,7 @@ class LiveMicrophone:
     @property
     def progressing(self) -> bool:
         """For the watchdog: blocks flow, or the wait for the device is on schedule."""
-        return not self.lost or time.monotonic() < self.next_try + 2 * SILENT_FOR_S
+        return not self.lost or time.monotonic() < self.reopening.next_try + 2 * SILENT_FOR_S
 
     # -- the listener thread -------------------------------------------------------------
     def _reference(self, n: int, adc_time: float) -> np.ndarray | None:
@@ -189,7 +187,7 @@ class LiveMicrophone:
         while not self._stop.is_set():
             timeout = SILENT_FOR_S
             if self.lost:
-                timeout = min(SILENT_FOR_S, max(0.0, self.next_try - time.monotonic()))
+                timeout = min(SILENT_FOR_S, max(0.0, self.reopening.next_try - time.monotonic()))
             try:
                 generation, pcm, adc_time = self._queue.get(timeout=timeout)
             except queue.Empty:
@@ -198,7 +196,7 @@ class LiveMicrophone:
                 if not self.lost:
                     log.warning("no microphone input for %.1f s", SILENT_FOR_S)
                     self._mark_lost()
-                if time.monotonic() >= self.next_try:
+                if self.reopening.due(time.monotonic()):
                     self._try_reopen()
                 continue
             if generation != self._generation:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from voicecoach.audio import counters as audio_counters
 from voicecoach.audio.output import AudioDeviceError, LiveOutput
 from voicecoach.audio.playout import Playout
+from voicecoach.backoff import Backoff
 from voicecoach.clock import MonotonicClock
 from voicecoach.coach import run_session
 from voicecoach.config import Reminder
@@ -167,8 +168,7 @@ class Service:
         self.stopping = threading.Event()
         self.playout = Playout()
         self.output: LiveOutput | None = None
-        self._next_try = 0.0
-        self._failures = 0
+        self._reopening = Backoff(BACKOFF_S)  # when to try the missing speaker again
         self.control = ControlServer(
             socket_path, dispatch({"status": self._status, "run": self._run, "stop": self._stop})
         )
@@ -289,22 +289,21 @@ class Service:
             self.status.error("the audio output failed; reopening it")
             self.output.close()
             self.output = None
-        if time.monotonic() < self._next_try:
+        if not self._reopening.due(time.monotonic()):
             return False
         try:
             self.output = LiveOutput(self.playout, self.output_device)
-            waited, self._failures = self._failures > 0, 0
+            waited = self._reopening.failures > 0
+            self._reopening.reset()
             self.status.audio = "open"
             log.info("audio output open")
             if waited:  # someone may be waiting for it too: say that the coach is there
                 self._say(APPEARED)
             return True
         except AudioDeviceError as exc:
-            delay = BACKOFF_S[min(self._failures, len(BACKOFF_S) - 1)]
-            self._failures += 1
-            self._next_try = time.monotonic() + delay
-            self.status.audio = f"waiting for an audio device (next try in {delay} s)"
-            if self._failures == 1:
+            delay = self._reopening.failed(time.monotonic())
+            self.status.audio = f"waiting for an audio device (next try in {delay:g} s)"
+            if self._reopening.failures == 1:
                 self.status.error(str(exc))
             return False
 
@@ -336,7 +335,8 @@ class Service:
                 mic = self.idle_microphone
                 self._count(mic)
                 # Healthy: audio flows, or the wait for a device is progressing (bounded back-off).
-                healthy = (audio_ok or self._next_try > 0) and (mic is None or mic.progressing)
+                waiting = self._reopening.next_try > 0
+                healthy = (audio_ok or waiting) and (mic is None or mic.progressing)
                 self.watchdog.beat(mic_ok=healthy, engine_ticked=True)
                 self.notifier.status(f"{self.status.state}; audio: {self.status.audio}")
                 if asked is not None and asked.kind == "list" and audio_ok:
