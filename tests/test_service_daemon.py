@@ -217,9 +217,10 @@ def test_the_coach_says_so_when_a_missing_speaker_appears(monkeypatch):
 @pytest.fixture
 def idle_service(tmp_path: Path):
     """A real service (library, store, voice, control socket) whose main loop the test drives."""
+    from voicecoach.config import VoiceSettings
     from voicecoach.routines.loader import load_library
     from voicecoach.service.daemon import Service
-    from voicecoach.speech.tts import EspeakSynth, VoiceSettings
+    from voicecoach.speech.tts import EspeakSynth
     from voicecoach.store import Store
 
     def broken_recognizers() -> list:
