@@ -36,6 +36,31 @@ def test_help_on_every_command():
         assert code == 0 and "Usage:" in out
 
 
+#: What only hearing and speaking need: never loaded for --help.
+HEAVY = ("numpy", "sounddevice", "onnxruntime", "vosk", "soxr", "ctranslate2", "pocketsphinx")
+
+
+def _imported(*args: str) -> set[str]:
+    """The modules ``python -m voicecoach ARGS`` imports (from -X importtime)."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "voicecoach", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [line.split("|")[-1] for line in result.stderr.splitlines() if "import time:" in line]
+    return {line.strip() for line in lines[1:]}  # the first line is the header
+
+
+@pytest.mark.parametrize("args", [("--help",), ("run", "--help")])
+def test_help_loads_no_audio_or_speech_stack(args):
+    imported = _imported(*args)
+    assert "voicecoach.cli" in imported  # the measurement saw the CLI load
+    heavy = sorted(m for m in imported if m.split(".")[0] in HEAVY)
+    assert not heavy, f"voicecoach {' '.join(args)} loaded {heavy[:5]}"
+
+
 def test_list_shows_library():
     code, out, _ = run("list")
     assert code == 0

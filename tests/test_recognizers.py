@@ -111,7 +111,7 @@ def test_vosk_english_model():
 # -- models --------------------------------------------------------------------------------
 def test_missing_model_says_where_it_looked_and_how_to_download(tmp_path: Path, monkeypatch):
     monkeypatch.delenv("VOICECOACH_VOSK_MODEL", raising=False)
-    monkeypatch.setattr("voicecoach.speech.models.REPO_MODELS", tmp_path / "models")
+    monkeypatch.setattr("voicecoach.speech.models.MODELS_DIR", tmp_path / "models")
     with pytest.raises(ModelNotFound) as err:
         find_vosk_model(tmp_path / "nowhere")
     message = str(err.value)

@@ -89,6 +89,15 @@ def test_serve_without_audio_is_ready_answers_survives_garbage_and_stops(service
     assert stat.S_IMODE(control.stat().st_mode) == 0o600
     reply = json.loads(_cli(env, "status", "--json").stdout)
     assert reply["state"] == "idle" and "waiting for an audio device" in reply["audio"]
+    # The audio counters are always there (zero while no device is open), and said in words.
+    assert reply["audio_counters"] == {
+        "mic_blocks": 0,
+        "mic_dropped": 0,
+        "mic_flagged": 0,
+        "mic_reopened": 0,
+        "output_flagged": 0,
+    }
+    assert "audio_counters: microphone: 0 blocks heard, 0 dropped" in _cli(env, "status").stdout
 
     # Garbage never crashes or stalls it.
     rng = random.Random(5)
@@ -194,11 +203,11 @@ def test_the_coach_says_so_when_a_missing_speaker_appears(monkeypatch):
     said: list[str] = []
     service = daemon.Service.__new__(daemon.Service)
     service.output, service.output_device, service.playout = None, None, None
-    service._next_try, service._failures = 0.0, 0
+    service._reopening = daemon.Backoff(daemon.BACKOFF_S)
     service.status = daemon.ServiceState()
     service._say = said.append
     for _ in range(3):
-        service._next_try = 0.0  # skip the back-off wait
+        service._reopening.next_try = 0.0  # skip the back-off wait
         ok = service._ensure_output()
     assert ok and len(attempts) == 3
     assert said == [daemon.APPEARED]
@@ -208,9 +217,10 @@ def test_the_coach_says_so_when_a_missing_speaker_appears(monkeypatch):
 @pytest.fixture
 def idle_service(tmp_path: Path):
     """A real service (library, store, voice, control socket) whose main loop the test drives."""
+    from voicecoach.config import VoiceSettings
     from voicecoach.routines.loader import load_library
     from voicecoach.service.daemon import Service
-    from voicecoach.speech.tts import EspeakSynth, VoiceSettings
+    from voicecoach.speech.tts import EspeakSynth
     from voicecoach.store import Store
 
     def broken_recognizers() -> list:
@@ -264,6 +274,63 @@ def test_run_is_answered_with_whether_the_session_started(idle_service):
     ]
     assert request(path, {"cmd": "stop"}) == {"ok": True, "stopped": None}
     assert request(path, {"cmd": "status"})["state"] == "starting"
+
+
+def test_status_shows_what_the_audio_callbacks_counted(idle_service):
+    from voicecoach.service.control import request
+
+    class CountingMicrophone:  # the counters a microphone that fell behind has kept
+        def counters(self) -> dict[str, int]:
+            return {"mic_blocks": 900, "mic_dropped": 12, "mic_flagged": 3, "mic_reopened": 1}
+
+    class CountingOutput:
+        def counters(self) -> dict[str, int]:
+            return {"output_flagged": 4}
+
+    idle_service.output = CountingOutput()
+    idle_service._count(CountingMicrophone())
+    reply = request(idle_service.control.path, {"cmd": "status"})
+    assert reply["audio_counters"] == {
+        "mic_blocks": 900,
+        "mic_dropped": 12,
+        "mic_flagged": 3,
+        "mic_reopened": 1,
+        "output_flagged": 4,
+    }
+    idle_service.output = None
+
+
+def test_the_session_log_ends_with_the_audio_counters_loud_when_audio_was_lost(caplog):
+    from voicecoach.audio import counters
+
+    caplog.set_level("INFO")
+    counters.log_session_end({"mic_blocks": 500})
+    counters.log_session_end({"mic_blocks": 500, "mic_dropped": 2})
+    levels = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert levels[0][0] == "INFO" and "500 blocks heard, 0 dropped" in levels[0][1]
+    assert levels[1][0] == "WARNING" and "2 dropped" in levels[1][1]
+
+
+def test_the_service_waits_longer_each_time_the_speaker_is_missing(idle_service, monkeypatch):
+    from voicecoach.audio.output import AudioDeviceError
+    from voicecoach.service import daemon
+
+    class Missing:
+        def __init__(self, _playout, _device):
+            raise AudioDeviceError("no such device")
+
+    monkeypatch.setattr(daemon, "LiveOutput", Missing)
+    assert not idle_service._ensure_output()
+    assert not idle_service._ensure_output()  # too soon: no second attempt yet
+    waits = [idle_service.status.audio]
+    for _ in range(7):
+        idle_service._reopening.next_try = 0.0  # as if the wait were over
+        assert not idle_service._ensure_output()
+        waits.append(idle_service.status.audio)
+    assert [w.removeprefix("waiting for an audio device (next try in ") for w in waits] == [
+        f"{s} s)" for s in (1, 2, 4, 8, 15, 30, 30, 30)
+    ]
+    assert idle_service.status.errors == ["no such device"]  # said once, not at every try
 
 
 def test_a_stopping_service_refuses_starts_it_has_not_begun(idle_service):

@@ -6,6 +6,7 @@ The sink's monitor is recorded; what the coach played must be there, and a cut m
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -105,7 +106,8 @@ def test_run_speaks_through_the_device_and_takes_typed_commands(audio, tmp_path:
     env = dict(audio.env)
     feeder = MicFeeder(audio)  # a working, quiet microphone
     proc = subprocess.Popen(
-        [sys.executable, "-m", "voicecoach", "--data-dir", str(tmp_path), "run", "desk-break"],
+        [sys.executable, "-m", "voicecoach", "-v", "--data-dir", str(tmp_path)]
+        + ["run", "desk-break"],
         env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -119,6 +121,9 @@ def test_run_speaks_through_the_device_and_takes_typed_commands(audio, tmp_path:
         feeder.close()
     assert proc.returncode == 0, err
     assert "text mode" not in err and out == ""  # spoken, not printed
+    # The session log ends with what the audio callbacks counted: the microphone was heard.
+    counted = re.search(r"audio this session: microphone: (\d+) blocks heard", err)
+    assert counted and int(counted.group(1)) > 0, err[-2000:]
     spans = sound_spans(audio.recorded(mark))
     assert sum(e - s for s, e in spans) > 2.0  # the welcome was heard
     history = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "history", "--json"])

@@ -17,40 +17,25 @@ import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-import numpy as np
 
-from voicecoach import __version__, config, paths
-from voicecoach.audio import SAMPLE_RATE
-from voicecoach.audio.microphone import LiveMicrophone
-from voicecoach.audio.output import AudioDeviceError, FileOutput, LiveOutput
-from voicecoach.audio.playout import Playout
-from voicecoach.audio.replay import RecordedMicrophone, RoomEcho, load_input
-from voicecoach.clock import MonotonicClock
-from voicecoach.coach import Speaker, run_session
-from voicecoach.engine.harness import estimate_duration
-from voicecoach.inbox import Inbox
-from voicecoach.listen import Listener, hear
-from voicecoach.routines.loader import Library, load_library, validate_paths
-from voicecoach.routines.model import Exercise, Routine
-from voicecoach.routines.spoken import sound_check_unavailable
-from voicecoach.speech.backends import ASR_CHOICES, choose
-from voicecoach.speech.models import (
-    ENGLISH_SMALL,
-    REPO_MODELS,
-    ModelNotFound,
-    download,
-    find_vosk_model,
-    search_path,
-)
-from voicecoach.speech.recognizer import Recognizer, RecognizerUnavailable
-from voicecoach.speech.tts import EspeakSynth, SynthesisError, VoiceSettings, list_voices
-from voicecoach.speech.voice import VoiceSpeaker
-from voicecoach.store import BackupError, DamagedDatabaseError, Store, StoreError, restore
-from voicecoach.textmode import TextSpeaker, read_commands
-from voicecoach.timeline import LiveTimeline, RenderTimeline, Reporter, Timeline
+from voicecoach import __version__, paths
+from voicecoach.speech import ASR_CHOICES
+
+# The audio and speech stacks (numpy, PortAudio, the recognizers) load in the commands that use
+# them, so that --help starts at once.
+if TYPE_CHECKING:
+    import numpy as np
+
+    from voicecoach import config
+    from voicecoach.config import VoiceSettings
+    from voicecoach.routines.loader import Library
+    from voicecoach.routines.model import Exercise, Routine
+    from voicecoach.speech.recognizer import Recognizer
+    from voicecoach.speech.tts import EspeakSynth
+    from voicecoach.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +101,8 @@ def cli(
     It is not medical advice: if an exercise hurts, it is dropped; if pain persists, seek
     professional advice.
     """
+    from voicecoach import config
+
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     handler = logging.StreamHandler()
     handler.setFormatter(
@@ -134,6 +121,8 @@ def cli(
 
 
 def _library(settings: Settings) -> Library:
+    from voicecoach.routines.loader import load_library
+
     library = load_library(settings.routines_dir)
     for path in library.skipped:
         errors = [e for e in library.errors if e.path == path]
@@ -191,6 +180,8 @@ def list_routines(settings: Settings, as_json: bool) -> None:
 
     A routine of yours with the id of a built-in one replaces it, and is marked so.
     """
+    from voicecoach.engine.harness import estimate_duration
+
     library = _library(settings)
     routines = sorted(library.routines.values(), key=lambda r: r.id)
     if as_json:
@@ -225,6 +216,8 @@ def list_routines(settings: Settings, as_json: bool) -> None:
 @click.pass_obj
 def show(settings: Settings, routine: str, as_json: bool) -> None:
     """Show a routine: each exercise with its dose and cues, and the total duration."""
+    from voicecoach.engine.harness import estimate_duration
+
     r = find_routine(_library(settings), routine)
     total = round(estimate_duration(r))
     if as_json:
@@ -266,6 +259,9 @@ def validate(settings: Settings, paths_: tuple[Path, ...]) -> None:
     With no PATH: the built-in library and your routines folder. A PATH may be a file or a folder;
     it is checked against the built-in exercises. Exits 1 if anything is wrong.
     """
+    from voicecoach.routines.loader import validate_paths
+    from voicecoach.routines.spoken import sound_check_unavailable
+
     targets = list(paths_)
     if not targets and settings.routines_dir.is_dir():
         targets = [settings.routines_dir]
@@ -287,6 +283,8 @@ def validate(settings: Settings, paths_: tuple[Path, ...]) -> None:
 
 
 def _open_store(settings: Settings, recover: bool = False) -> Store:
+    from voicecoach.store import DamagedDatabaseError, Store, StoreError
+
     try:
         return Store.open(settings.data_dir, recover=recover)
     except DamagedDatabaseError as exc:
@@ -316,6 +314,8 @@ def _restore_command(settings: Settings) -> str:
 
 def _recording(path: Path) -> np.ndarray:
     """A WAV recording's samples, or exit 1 saying it is not one."""
+    from voicecoach.audio.replay import load_input
+
     try:
         return load_input(path)
     except (OSError, ValueError, EOFError, wave.Error) as exc:
@@ -345,7 +345,7 @@ def _device(value: str | None, configured: int | str | None) -> int | str | None
 def _audio_output_problem(device: int | str | None) -> str | None:
     """Why spoken guidance cannot play here, or None."""
     try:
-        import sounddevice  # noqa: PLC0415 - PortAudio is only needed for voice
+        import sounddevice  # PortAudio is only needed for voice
     except OSError as exc:  # the PortAudio library itself is missing
         return f"No audio output: PortAudio is not available ({exc})."
     try:
@@ -408,6 +408,9 @@ def listen_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _recognizers(asr: str, vosk_model: Path | None, command_model: bool) -> list[Recognizer]:
+    from voicecoach.speech.backends import choose
+    from voicecoach.speech.recognizer import RecognizerUnavailable
+
     try:
         choice = choose(asr, vosk_model, command_model=command_model)
     except RecognizerUnavailable as exc:
@@ -418,11 +421,15 @@ def _recognizers(asr: str, vosk_model: Path | None, command_model: bool) -> list
 def _voice(
     settings: Settings, voice: str | None, rate: int | None, volume: int | None
 ) -> VoiceSettings:
+    from voicecoach.config import VoiceSettings
+
     v = settings.config.voice
     return VoiceSettings(voice or v.voice, rate or v.rate, v.volume if volume is None else volume)
 
 
 def _synth(settings: VoiceSettings) -> EspeakSynth:
+    from voicecoach.speech.tts import EspeakSynth, SynthesisError
+
     try:
         return EspeakSynth(settings)
     except SynthesisError as exc:
@@ -487,6 +494,19 @@ def run(
     left out of later sessions (see: voicecoach avoid list). In text mode each line the coach
     says is printed as "[mm:ss] text".
     """
+    from voicecoach.audio import counters as audio_counters
+    from voicecoach.audio.microphone import LiveMicrophone
+    from voicecoach.audio.output import AudioDeviceError, FileOutput, LiveOutput
+    from voicecoach.audio.playout import Playout
+    from voicecoach.audio.replay import RecordedMicrophone, RoomEcho
+    from voicecoach.clock import MonotonicClock
+    from voicecoach.coach import Speaker, run_session
+    from voicecoach.inbox import Inbox
+    from voicecoach.listen import Listener, MicrophoneEvents
+    from voicecoach.speech.voice import VoiceSpeaker
+    from voicecoach.textmode import TextSpeaker, read_commands
+    from voicecoach.timeline import LiveTimeline, RenderTimeline, Reporter, Timeline
+
     r = find_routine(_library(settings), routine)
     if not (text or audio_out or audio_in):
         # The service owns the devices: it guides, and answers once the session has started.
@@ -528,6 +548,7 @@ def run(
     speaker: Speaker
     timeline: Timeline
     closers: list[Callable[[], None]] = []
+    counted: list[Callable[[], dict[str, int]]] = []  # the live devices' diagnostics
     if mode == "text":
         clock = MonotonicClock(time_scale)
         timeline = LiveTimeline(clock, inbox)
@@ -552,13 +573,18 @@ def run(
             assert live is not None
             reporter = Reporter(voice_speaker)
             closers += [reporter.close, live.close]
+            counted.append(live.counters)
             timeline = LiveTimeline(MonotonicClock(), inbox)
             recognizers = _recognizers(asr, vosk_model, command_model)
             listener = Listener.for_coach(recognizers, inbox.put)
             device_in = _device(input_device, settings.config.audio.input_device)
             try:
-                microphone = LiveMicrophone(listener, playout, inbox.put, device_in)
+                events = MicrophoneEvents(inbox.put)
+                microphone = LiveMicrophone(
+                    listener, playout, on_lost=events.lost, on_back=events.back, device=device_in
+                )
                 closers.insert(0, microphone.close)
+                counted.append(microphone.counters)
             except AudioDeviceError as exc:
                 click.echo(f"{exc}. Commands can only be typed.", err=True)
             read_commands(sys.stdin, inbox)  # the keyboard works beside the voice
@@ -566,6 +592,8 @@ def run(
         with _open_store(settings, recover=True) as store:
             reason = run_session(r, store=store, speaker=speaker, timeline=timeline, inbox=inbox)
     finally:
+        if counted:
+            audio_counters.log_session_end(audio_counters.combined(*(c() for c in counted)))
         for close in closers:
             close()
     if mode == "file":
@@ -593,6 +621,10 @@ def say(
     output_device: str | None,
 ) -> None:
     """Speak TEXT, to check the voice and the volume."""
+    from voicecoach.audio import SAMPLE_RATE
+    from voicecoach.audio.output import AudioDeviceError, FileOutput, LiveOutput
+    from voicecoach.audio.playout import Playout
+
     if audio_out is not None:
         _check_writable(audio_out)
     pcm = _synth(_voice(settings, voice, rate, volume)).render(text)
@@ -623,7 +655,7 @@ def say(
 def devices() -> None:
     """List audio inputs and outputs; > marks the default input, < the default output."""
     try:
-        import sounddevice as sd  # noqa: PLC0415
+        import sounddevice as sd
     except OSError as exc:
         _fail(f"PortAudio is not available: {exc}")
     found = sd.query_devices()
@@ -644,6 +676,13 @@ def doctor(
     input_device: str | None,
 ) -> None:
     """Check everything a spoken session needs: voice, speaker, microphone, recognizers."""
+    import numpy as np
+
+    from voicecoach.audio import SAMPLE_RATE
+    from voicecoach.speech.backends import choose
+    from voicecoach.speech.recognizer import RecognizerUnavailable
+    from voicecoach.speech.tts import EspeakSynth, SynthesisError
+
     problems = 0
 
     def report(ok: bool, what: str) -> None:
@@ -665,7 +704,7 @@ def doctor(
     output_problem = _audio_output_problem(settings.config.audio.output_device)
     report(output_problem is None, f"speaker: {output_problem or 'default output device found'}")
     try:
-        import sounddevice as sd  # noqa: PLC0415
+        import sounddevice as sd
 
         device_in = _device(input_device, settings.config.audio.input_device)
         level = sd.rec(
@@ -704,6 +743,10 @@ def listen_command(
     path as a session's microphone while the coach is silent. Exits 1 if a file could not be
     read (the others are still heard).
     """
+    from voicecoach.audio import SAMPLE_RATE
+    from voicecoach.audio.replay import load_input
+    from voicecoach.listen import hear
+
     results: list[dict[str, Any]] = []
     for path in files:
         entry: dict[str, Any] = {"file": str(path), "heard": [], "error": None}
@@ -751,6 +794,8 @@ def models() -> None:
 @click.option("--vosk-model", type=click.Path(file_okay=False, path_type=Path))
 def models_list(vosk_model: Path | None) -> None:
     """Show where vosk models are looked for and which one would be used."""
+    from voicecoach.speech.models import ModelNotFound, find_vosk_model, search_path
+
     for place in search_path(vosk_model):
         click.echo(f"{'found' if place.exists() else 'empty'}  {place}")
     try:
@@ -763,12 +808,14 @@ def models_list(vosk_model: Path | None) -> None:
 @click.option(
     "--dest",
     type=click.Path(file_okay=False, path_type=Path),
-    default=REPO_MODELS,
+    default=paths.models_dir(),
     show_default=True,
     help="Folder to put the model in.",
 )
 def models_download(dest: Path) -> None:
     """Download the small English vosk model (about 40 MB), check it, unpack it atomically."""
+    from voicecoach.speech.models import ENGLISH_SMALL, download
+
     archive = ENGLISH_SMALL
     with click.progressbar(length=40_000_000, label=f"Downloading {archive.name}") as bar:
         seen = 0
@@ -806,9 +853,10 @@ def serve(
     (voicecoach run, status, stop); systemd is told of readiness and health (Type=notify,
     watchdog).
     """
-    from voicecoach.service.control import ServiceError, default_socket_path  # noqa: PLC0415
-    from voicecoach.service.daemon import Service  # noqa: PLC0415
-    from voicecoach.service.idle import best_transcriber  # noqa: PLC0415
+    from voicecoach.service.control import ServiceError, default_socket_path
+    from voicecoach.service.daemon import Service
+    from voicecoach.service.idle import best_transcriber
+    from voicecoach.speech.backends import choose
 
     library = _library(settings)  # routines validated before READY
     store = _open_store(settings, recover=True)
@@ -839,7 +887,7 @@ def _service_request(payload: dict[str, Any], wait: bool = False) -> dict[str, A
     ``wait``: the service answers when the work is done (a session started or ended), which
     may take as long as loading the recognizers.
     """
-    from voicecoach.service.control import (  # noqa: PLC0415
+    from voicecoach.service.control import (
         REPLY_TIMEOUT,
         ServiceError,
         ServiceUnavailable,
@@ -867,6 +915,8 @@ def _service_request(payload: dict[str, Any], wait: bool = False) -> dict[str, A
 def status(as_json: bool) -> None:
     """Show the running service: state, session, audio, microphone, recognizers, last errors.
 
+    The audio counters say whether microphone blocks were dropped or the devices flagged any.
+
     Exits 3 when no service is running, 1 when it refused to answer (another user's service).
     """
     reply = _service_request({"cmd": "status"})
@@ -879,6 +929,11 @@ def status(as_json: bool) -> None:
     keys = ("state", "session", "audio", "microphone", "recognizers", "last_errors", "uptime_s")
     for key in keys:
         click.echo(f"{key}: {reply.get(key)}")
+    from voicecoach.audio import counters as audio_counters
+
+    counters = reply.get("audio_counters")
+    if isinstance(counters, dict):
+        click.echo(f"audio_counters: {audio_counters.summary(counters)}")
 
 
 @cli.command()
@@ -907,7 +962,7 @@ def service() -> None:
 @click.option("--dry-run", is_flag=True, help="Print what would be done, change nothing.")
 def service_install(user: bool, dry_run: bool) -> None:
     """Write and enable the systemd unit for this voicecoach."""
-    from voicecoach.service.install import InstallError, describe, execute, plan_install  # noqa: PLC0415
+    from voicecoach.service.install import InstallError, describe, execute, plan_install
 
     program = Path(sys.argv[0]).resolve()
     try:
@@ -922,6 +977,8 @@ def service_install(user: bool, dry_run: bool) -> None:
 @cli.command()
 def voices() -> None:
     """List the espeak-ng voices (use one with --voice or voice.name in the config file)."""
+    from voicecoach.speech.tts import SynthesisError, list_voices
+
     try:
         for name, language, file in list_voices():
             click.echo(f"{language:<16} {file:<16} {name}")
@@ -935,7 +992,7 @@ def _appliance_note(settings: Settings, command: str) -> None:
     The system service keeps its data in its own folder, readable only by its user; the
     control socket is no wider, so the way in is to run the command as that user.
     """
-    from voicecoach.service.install import SERVICE_HOME, SERVICE_USER  # noqa: PLC0415
+    from voicecoach.service.install import SERVICE_HOME, SERVICE_USER
 
     try:
         elsewhere = SERVICE_HOME.is_dir() and settings.data_dir.resolve() != SERVICE_HOME.resolve()
@@ -990,6 +1047,8 @@ def restore_command(settings: Settings, force: bool) -> None:
     every session (DATA_DIR/backup/, with the one before it); the file it replaces is kept
     beside it, never deleted. Exits 1, changing nothing, when there is no usable backup.
     """
+    from voicecoach.store import BackupError, restore
+
     try:
         restored = restore(settings.data_dir, force=force)
     except BackupError as exc:

@@ -26,11 +26,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from voicecoach.speech.tts import VoiceSettings
-
 
 class ConfigError(ValueError):
     """The config file is unreadable or has a wrong value."""
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """How the coach sounds (``speech.tts`` speaks with it; kept here, where no numpy loads)."""
+
+    voice: str = "en"  # an espeak-ng voice name or language, see ``voicecoach voices``
+    rate: int = 160  # words per minute (espeak-ng's default is 175; a little slower is calmer)
+    volume: int = 100  # 0-200, espeak-ng's amplitude scale
 
 
 @dataclass(frozen=True)

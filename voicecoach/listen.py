@@ -16,7 +16,7 @@ import numpy as np
 from voicecoach.audio import SAMPLE_RATE
 from voicecoach.audio.echo import EchoCanceller, EchoUnavailable
 from voicecoach.audio.gate import FRAME, ReferenceGate
-from voicecoach.engine.events import CommandHeard, Event
+from voicecoach.engine.events import CommandHeard, Event, MicBack, MicLost
 from voicecoach.speech.recognizer import Detection, Recognizer
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,24 @@ class Listener:
 
 LEAD_IN_S = 2.0  # a session has been listening for a while before anyone speaks
 TAIL_S = 1.0  # and goes on listening after the last word
+
+
+class MicrophoneEvents:
+    """The microphone's loss and return as the coach's events (the microphone knows no engine).
+
+    Pass ``on_lost=events.lost, on_back=events.back`` to ``LiveMicrophone``.
+    """
+
+    def __init__(self, post: Callable[[Event], None]) -> None:
+        self.post = post
+
+    def lost(self) -> None:
+        """Blocks stopped arriving: the coach pauses and says so."""
+        self.post(MicLost())
+
+    def back(self) -> None:
+        """Blocks flow again."""
+        self.post(MicBack())
 
 
 def hear(recognizers: Sequence[Recognizer], pcm: np.ndarray) -> list[Detection]:

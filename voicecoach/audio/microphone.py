@@ -1,15 +1,18 @@
 """The live microphone: a sounddevice input stream feeding the listener from its own thread.
 
 The PortAudio callback only copies the block into a bounded queue (dropping, and counting, the
-oldest when the listener falls behind); a thread takes blocks, finds what the speaker played at
-the same instant (the reference), and runs the listener. When blocks stop arriving the coach is
-told (``MicLost``), so guidance pauses instead of carrying on blind. The same thread then closes
-the dead stream and opens a new one with growing back-off (an unplugged USB microphone comes
-back as a new device); when blocks flow again, ``MicBack``. No crash, no restart loop.
+oldest when the listener falls behind: the newest audio is where a "stop" is); a thread takes
+blocks, finds what the speaker played at the same instant (the reference), and runs the
+listener. When blocks stop arriving the owner is told (``on_lost``; the coach then pauses instead
+of carrying on blind). The same thread then closes the dead stream and opens a new one with
+growing back-off (an unplugged USB microphone comes back as a new device); when blocks flow
+again, ``on_back``. No crash, no restart loop. This module knows nothing of the engine: the
+caller turns the two notifications into whatever its listeners need.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -22,7 +25,7 @@ import numpy as np
 from voicecoach.audio import SAMPLE_RATE
 from voicecoach.audio.output import AudioDeviceError
 from voicecoach.audio.playout import BLOCK, Playout
-from voicecoach.engine.events import Event, MicBack, MicLost
+from voicecoach.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,8 @@ log = logging.getLogger(__name__)
 SILENT_FOR_S = 1.0
 #: Waits between attempts to reopen a lost microphone (the last one repeats).
 REOPEN_BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+#: Blocks held for a listener that falls behind (50 x 20 ms: one second); older ones are dropped.
+QUEUE_BLOCKS = 50
 
 
 class FrameSink(Protocol):
@@ -43,31 +48,34 @@ class FrameSink(Protocol):
 class LiveMicrophone:
     """Runs the listener on the microphone until closed, reopening it when it is lost.
 
-    ``wait_for_device``: a microphone that cannot be opened now is a state to wait in (the
-    session hears ``MicLost`` at once and the thread keeps trying), not an error.
+    ``on_lost`` and ``on_back`` are called from the listener thread when blocks stop arriving
+    and when they flow again. ``wait_for_device``: a microphone that cannot be opened now is a
+    state to wait in (``on_lost`` is called at once and the thread keeps trying), not an error.
     """
 
     def __init__(
         self,
         listener: FrameSink,
         playout: Playout | None,
-        post: Callable[[Event], None],
+        *,
+        on_lost: Callable[[], None],
+        on_back: Callable[[], None],
         device: int | str | None = None,
         wait_for_device: bool = False,
     ) -> None:
         self.listener = listener
         self.playout = playout
-        self.post = post
+        self.on_lost = on_lost
+        self.on_back = on_back
         self.device = device
         self.overflows = 0  # blocks dropped because the listener fell behind
-        self.status_flags = 0
+        self.status_flags = 0  # blocks the device flagged (input overflow and the like)
         self.blocks = 0
         self.reopened = 0  # times a lost microphone was opened again
         self.lost = False
-        self.next_try = 0.0  # monotonic time of the next reopen attempt while lost
-        self._failures = 0
+        self.reopening = Backoff(REOPEN_BACKOFF_S)  # when to try the lost microphone again
         self._generation = 0  # blocks from a stream already given up are dropped
-        self._queue: queue.Queue[tuple[int, np.ndarray, float]] = queue.Queue(maxsize=50)
+        self._queue: queue.Queue[tuple[int, np.ndarray, float]] = queue.Queue(maxsize=QUEUE_BLOCKS)
         self._stop = threading.Event()
         self._stream: Any = None
         try:
@@ -94,7 +102,12 @@ class LiveMicrophone:
             try:
                 self._queue.put_nowait(block)
             except queue.Full:
+                # Drop the oldest, keep the newest. This callback is the only producer, so once
+                # one block is taken (here or by the listener) there is room.
                 self.overflows += 1
+                with contextlib.suppress(queue.Empty):
+                    self._queue.get_nowait()
+                self._queue.put_nowait(block)
 
         try:
             stream = sd.InputStream(
@@ -131,9 +144,8 @@ class LiveMicrophone:
 
     def _mark_lost(self) -> None:
         self.lost = True
-        self._failures = 0
-        self.next_try = time.monotonic()
-        self.post(MicLost())
+        self.reopening.reset(next_try=time.monotonic())
+        self.on_lost()
 
     def _try_reopen(self) -> None:
         self._close_stream()
@@ -144,14 +156,22 @@ class LiveMicrophone:
             # It counts as back only when blocks arrive; until then keep the back-off going.
         except AudioDeviceError as exc:
             log.info("%s", exc)
-        delay = REOPEN_BACKOFF_S[min(self._failures, len(REOPEN_BACKOFF_S) - 1)]
-        self._failures += 1
-        self.next_try = time.monotonic() + max(delay, SILENT_FOR_S)
+        # A reopened stream still gets the full wait for its first block.
+        self.reopening.failed(time.monotonic(), at_least=SILENT_FOR_S)
+
+    def counters(self) -> dict[str, int]:
+        """Diagnostics for ``status`` and the session log: blocks heard, dropped, flagged."""
+        return {
+            "mic_blocks": self.blocks,
+            "mic_dropped": self.overflows,
+            "mic_flagged": self.status_flags,
+            "mic_reopened": self.reopened,
+        }
 
     @property
     def progressing(self) -> bool:
         """For the watchdog: blocks flow, or the wait for the device is on schedule."""
-        return not self.lost or time.monotonic() < self.next_try + 2 * SILENT_FOR_S
+        return not self.lost or time.monotonic() < self.reopening.next_try + 2 * SILENT_FOR_S
 
     # -- the listener thread -------------------------------------------------------------
     def _reference(self, n: int, adc_time: float) -> np.ndarray | None:
@@ -167,7 +187,7 @@ class LiveMicrophone:
         while not self._stop.is_set():
             timeout = SILENT_FOR_S
             if self.lost:
-                timeout = min(SILENT_FOR_S, max(0.0, self.next_try - time.monotonic()))
+                timeout = min(SILENT_FOR_S, max(0.0, self.reopening.next_try - time.monotonic()))
             try:
                 generation, pcm, adc_time = self._queue.get(timeout=timeout)
             except queue.Empty:
@@ -176,7 +196,7 @@ class LiveMicrophone:
                 if not self.lost:
                     log.warning("no microphone input for %.1f s", SILENT_FOR_S)
                     self._mark_lost()
-                if time.monotonic() >= self.next_try:
+                if self.reopening.due(time.monotonic()):
                     self._try_reopen()
                 continue
             if generation != self._generation:
@@ -184,7 +204,7 @@ class LiveMicrophone:
             if self.lost:
                 self.lost = False
                 log.info("microphone back")
-                self.post(MicBack())
+                self.on_back()
             self.blocks += 1
             self.listener.feed(pcm, self._reference(len(pcm), adc_time), t)
             t += len(pcm) / SAMPLE_RATE

@@ -84,6 +84,10 @@ class LiveOutput:
             time.sleep(0.01)
         return False
 
+    def counters(self) -> dict[str, int]:
+        """Diagnostics for ``status`` and the session log: blocks the device flagged."""
+        return {"output_flagged": self.status_flags}
+
     @property
     def healthy(self) -> bool:
         """The stream is running and its callback has not failed."""

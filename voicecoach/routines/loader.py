@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from voicecoach import paths
 from voicecoach.routines.locate import MAX_DEPTH, Locations, locate
 from voicecoach.routines.model import Exercise, Routine
 from voicecoach.routines.validate import (
@@ -34,13 +35,7 @@ from voicecoach.routines.validate import (
 log = logging.getLogger(__name__)
 
 
-def _builtin_dir() -> Path:
-    # A wheel carries the library inside the package; a source checkout has it at the top level.
-    packaged = Path(__file__).resolve().parent.parent / "library"
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "routines"
-
-
-BUILTIN_DIR = _builtin_dir()
+BUILTIN_DIR = paths.builtin_routines_dir()
 
 #: A routine file is a few kilobytes (the built-in exercise library is about 20 kB).
 MAX_FILE_BYTES = 1024 * 1024

@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from voicecoach import paths
+
 log = logging.getLogger(__name__)
 
-APP = "voicecoach"
 SOCKET_NAME = "control.sock"
 MAX_REQUEST = 4096  # bytes in a request line, newline excluded
 MAX_REPLY = 1 << 20  # what a client accepts before calling the server broken
@@ -68,21 +69,8 @@ class RequestError(ValueError):
 
 
 def default_socket_path() -> Path:
-    """Where the control socket lives.
-
-    ``$VOICECOACH_RUNTIME_DIR``, else ``$RUNTIME_DIRECTORY`` (set by systemd's RuntimeDirectory=,
-    colon-separated when several), else ``$XDG_RUNTIME_DIR/voicecoach``, else
-    ``/run/voicecoach`` (where the system unit's RuntimeDirectory= puts it); relative values
-    are ignored, as the XDG spec asks.
-    """
-    for var in ("VOICECOACH_RUNTIME_DIR", "RUNTIME_DIRECTORY"):
-        first = os.environ.get(var, "").split(":")[0]
-        if first and os.path.isabs(first):
-            return Path(first) / SOCKET_NAME
-    xdg = os.environ.get("XDG_RUNTIME_DIR", "")
-    if xdg and os.path.isabs(xdg):
-        return Path(xdg) / APP / SOCKET_NAME
-    return Path("/run") / APP / SOCKET_NAME
+    """Where the control socket lives: in ``paths.runtime_dir()``."""
+    return paths.runtime_dir() / SOCKET_NAME
 
 
 def _short(value: object, limit: int = 40) -> str:

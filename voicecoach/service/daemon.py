@@ -24,16 +24,18 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from voicecoach.audio import counters as audio_counters
 from voicecoach.audio.output import AudioDeviceError, LiveOutput
 from voicecoach.audio.playout import Playout
+from voicecoach.backoff import Backoff
 from voicecoach.clock import MonotonicClock
 from voicecoach.coach import run_session
 from voicecoach.config import Reminder
 from voicecoach.engine.events import Event, Interrupted, MicLost
 from voicecoach.inbox import Inbox
-from voicecoach.listen import Listener
+from voicecoach.listen import Listener, MicrophoneEvents
 from voicecoach.routines.loader import Library
 from voicecoach.service.control import ControlServer, Reply, RequestError, dispatch, error_reply
 from voicecoach.service.idle import IdleListener, IdleRequest, announce, choices
@@ -43,6 +45,9 @@ from voicecoach.speech.tts import EspeakSynth
 from voicecoach.speech.voice import VoiceSpeaker
 from voicecoach.store import Store
 from voicecoach.timeline import LiveTimeline, Reporter
+
+if TYPE_CHECKING:
+    from voicecoach.audio.microphone import LiveMicrophone
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +81,7 @@ class ServiceState:
     microphone: str = "closed"
     recognizers: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=audio_counters.combined)
     started: float = field(default_factory=time.monotonic)
 
     def as_dict(self) -> dict[str, Any]:
@@ -87,6 +93,7 @@ class ServiceState:
             "microphone": self.microphone,
             "recognizers": self.recognizers,
             "last_errors": self.errors[-5:],
+            "audio_counters": self.counters,
             "uptime_s": round(time.monotonic() - self.started),
         }
 
@@ -161,8 +168,7 @@ class Service:
         self.stopping = threading.Event()
         self.playout = Playout()
         self.output: LiveOutput | None = None
-        self._next_try = 0.0
-        self._failures = 0
+        self._reopening = Backoff(BACKOFF_S)  # when to try the missing speaker again
         self.control = ControlServer(
             socket_path, dispatch({"status": self._status, "run": self._run, "stop": self._stop})
         )
@@ -247,11 +253,13 @@ class Service:
                 coach_speaking=lambda: self.playout.busy,
                 suggested=self._suggestion,
             )
+            events = MicrophoneEvents(self._mic_event)
             self.idle_microphone = LiveMicrophone(
                 listener,
                 self.playout,
-                self._mic_event,
-                self.input_device,
+                on_lost=events.lost,
+                on_back=events.back,
+                device=self.input_device,
                 wait_for_device=True,
             )
             self.status.microphone = "listening for start"
@@ -281,22 +289,21 @@ class Service:
             self.status.error("the audio output failed; reopening it")
             self.output.close()
             self.output = None
-        if time.monotonic() < self._next_try:
+        if not self._reopening.due(time.monotonic()):
             return False
         try:
             self.output = LiveOutput(self.playout, self.output_device)
-            waited, self._failures = self._failures > 0, 0
+            waited = self._reopening.failures > 0
+            self._reopening.reset()
             self.status.audio = "open"
             log.info("audio output open")
             if waited:  # someone may be waiting for it too: say that the coach is there
                 self._say(APPEARED)
             return True
         except AudioDeviceError as exc:
-            delay = BACKOFF_S[min(self._failures, len(BACKOFF_S) - 1)]
-            self._failures += 1
-            self._next_try = time.monotonic() + delay
-            self.status.audio = f"waiting for an audio device (next try in {delay} s)"
-            if self._failures == 1:
+            delay = self._reopening.failed(time.monotonic())
+            self.status.audio = f"waiting for an audio device (next try in {delay:g} s)"
+            if self._reopening.failures == 1:
                 self.status.error(str(exc))
             return False
 
@@ -326,8 +333,10 @@ class Service:
                     self._listen_idle()
                     self._remind(datetime.datetime.now())
                 mic = self.idle_microphone
+                self._count(mic)
                 # Healthy: audio flows, or the wait for a device is progressing (bounded back-off).
-                healthy = (audio_ok or self._next_try > 0) and (mic is None or mic.progressing)
+                waiting = self._reopening.next_try > 0
+                healthy = (audio_ok or waiting) and (mic is None or mic.progressing)
                 self.watchdog.beat(mic_ok=healthy, engine_ticked=True)
                 self.notifier.status(f"{self.status.state}; audio: {self.status.audio}")
                 if asked is not None and asked.kind == "list" and audio_ok:
@@ -391,8 +400,14 @@ class Service:
             from voicecoach.audio.microphone import LiveMicrophone  # noqa: PLC0415
 
             # A missing microphone is waited for: the session hears MicLost and pauses.
+            events = MicrophoneEvents(inbox.put)
             microphone = LiveMicrophone(
-                listener, self.playout, inbox.put, self.input_device, wait_for_device=True
+                listener,
+                self.playout,
+                on_lost=events.lost,
+                on_back=events.back,
+                device=self.input_device,
+                wait_for_device=True,
             )
         except (AudioDeviceError, OSError, ImportError) as exc:  # no PortAudio at all
             self.status.error(f"{exc}; the session pauses")
@@ -403,6 +418,7 @@ class Service:
         reason = "failed"
 
         def beat() -> None:
+            self._count(microphone)
             mic_ok = microphone is not None and microphone.progressing
             if microphone is not None:
                 self.status.microphone = "lost; reopening" if microphone.lost else "listening"
@@ -418,11 +434,20 @@ class Service:
             )
             log.info("session of %s ended: %s", routine_id, reason)
         finally:
+            self._count(microphone)
+            audio_counters.log_session_end(self.status.counters)
             self._ended(routine_id, reason)
             self.status.microphone = "closed"
             if microphone is not None:
                 microphone.close()
             reporter.close()
+
+    def _count(self, microphone: LiveMicrophone | None) -> None:
+        """Show the open devices' diagnostics (dropped and flagged blocks) in ``status``."""
+        self.status.counters = audio_counters.combined(
+            microphone.counters() if microphone is not None else {},
+            self.output.counters() if self.output is not None else {},
+        )
 
     def _began(self, routine_id: str, inbox: Inbox) -> None:
         with self._lock:

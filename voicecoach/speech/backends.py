@@ -11,12 +11,6 @@ from voicecoach.speech.recognizer import Recognizer, RecognizerUnavailable
 
 log = logging.getLogger(__name__)
 
-#: The general recognizer beside the command model. ``auto``: vosk when an English model is
-#: installed, otherwise none (the command model hears every command). pocketsphinx is kept
-#: beside it on request: the benchmark measured it worse overall (it heard more of pause,
-#: repeat and resume in one held-out voice, and made four times the false commands).
-ASR_CHOICES = ("auto", "vosk", "pocketsphinx", "none")
-
 
 @dataclass
 class Choice:

@@ -13,9 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from voicecoach import paths
+
 log = logging.getLogger(__name__)
 
-REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
+#: Where ``voicecoach models download`` puts a model (see ``paths.models_dir``).
+MODELS_DIR = paths.models_dir()
 
 
 @dataclass(frozen=True)
@@ -44,13 +47,13 @@ def is_vosk_model(path: Path) -> bool:
 
 
 def search_path(explicit: Path | None = None) -> list[Path]:
-    """Where to look, in order: option, $VOICECOACH_VOSK_MODEL, models/, caches, system."""
+    """Where to look, in order: option, $VOICECOACH_VOSK_MODEL, MODELS_DIR, caches, system."""
     places: list[Path] = []
     if explicit is not None:
         places.append(explicit)
     if os.environ.get("VOICECOACH_VOSK_MODEL"):
         places.append(Path(os.environ["VOICECOACH_VOSK_MODEL"]))
-    places += [REPO_MODELS, Path.home() / ".cache" / "vosk", Path("/usr/share/vosk")]
+    places += [MODELS_DIR, Path.home() / ".cache" / "vosk", Path("/usr/share/vosk")]
     return places
 
 

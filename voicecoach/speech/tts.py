@@ -14,13 +14,13 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import soxr
 
 from voicecoach.audio import SAMPLE_RATE
+from voicecoach.config import VoiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -28,17 +28,11 @@ log = logging.getLogger(__name__)
 SILENCE_LEVEL = 200
 
 
+DEFAULT_VOICE = VoiceSettings()
+
+
 class SynthesisError(RuntimeError):
     """espeak-ng is missing or refused a setting."""
-
-
-@dataclass(frozen=True)
-class VoiceSettings:
-    """How the coach sounds."""
-
-    voice: str = "en"  # an espeak-ng voice name or language, see ``voicecoach voices``
-    rate: int = 160  # words per minute (espeak-ng's default is 175; a little slower is calmer)
-    volume: int = 100  # 0-200, espeak-ng's amplitude scale
 
 
 def _espeak() -> Any:
@@ -96,7 +90,7 @@ class EspeakSynth:
     espeak-ng is process-wide state, so use one synthesizer per process.
     """
 
-    def __init__(self, settings: VoiceSettings = VoiceSettings()) -> None:
+    def __init__(self, settings: VoiceSettings = DEFAULT_VOICE) -> None:
         self.settings = settings
         self._lib, self.native_rate = _initialised()
         self._lock = _espeak_lock
