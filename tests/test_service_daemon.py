@@ -155,11 +155,11 @@ def test_status_without_a_service_exits_3(tmp_path: Path):
 
 
 def test_a_session_feeds_the_watchdog_from_its_own_waits():
-    from voicecoach.clock import MonotonicClock
     from voicecoach.engine.events import Interrupted
-    from voicecoach.inbox import Inbox
     from voicecoach.service import daemon
-    from voicecoach.timeline import LiveTimeline
+    from voicecoach.session.clock import MonotonicClock
+    from voicecoach.session.inbox import Inbox
+    from voicecoach.session.timeline import LiveTimeline
 
     beats: list[float] = []
     inbox = Inbox()
@@ -279,8 +279,8 @@ def test_a_stopping_service_refuses_starts_it_has_not_begun(idle_service):
 
 def test_stop_is_answered_once_the_session_has_ended(idle_service):
     from voicecoach.engine.events import Interrupted
-    from voicecoach.inbox import Inbox
     from voicecoach.service.control import request
+    from voicecoach.session.inbox import Inbox
 
     path = idle_service.control.path
     inbox = Inbox()

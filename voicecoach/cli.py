@@ -28,14 +28,16 @@ from voicecoach.audio.microphone import LiveMicrophone
 from voicecoach.audio.output import AudioDeviceError, FileOutput, LiveOutput
 from voicecoach.audio.playout import Playout
 from voicecoach.audio.replay import RecordedMicrophone, RoomEcho, load_input
-from voicecoach.clock import MonotonicClock
-from voicecoach.coach import Speaker, run_session
 from voicecoach.engine.harness import estimate_duration
-from voicecoach.inbox import Inbox
-from voicecoach.listen import Listener, hear
 from voicecoach.routines.loader import Library, load_library, validate_paths
 from voicecoach.routines.model import Exercise, Routine
 from voicecoach.routines.spoken import sound_check_unavailable
+from voicecoach.session.clock import MonotonicClock
+from voicecoach.session.inbox import Inbox
+from voicecoach.session.listener import Listener, hear
+from voicecoach.session.runner import Speaker, run_session
+from voicecoach.session.textmode import TextSpeaker, read_commands
+from voicecoach.session.timeline import LiveTimeline, RenderTimeline, Reporter, Timeline
 from voicecoach.speech.backends import ASR_CHOICES, choose
 from voicecoach.speech.models import (
     ENGLISH_SMALL,
@@ -49,8 +51,6 @@ from voicecoach.speech.recognizer import Recognizer, RecognizerUnavailable
 from voicecoach.speech.tts import EspeakSynth, SynthesisError, VoiceSettings, list_voices
 from voicecoach.speech.voice import VoiceSpeaker
 from voicecoach.store import BackupError, DamagedDatabaseError, Store, StoreError, restore
-from voicecoach.textmode import TextSpeaker, read_commands
-from voicecoach.timeline import LiveTimeline, RenderTimeline, Reporter, Timeline
 
 log = logging.getLogger(__name__)
 

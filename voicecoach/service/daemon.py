@@ -28,21 +28,21 @@ from typing import Any
 
 from voicecoach.audio.output import AudioDeviceError, LiveOutput
 from voicecoach.audio.playout import Playout
-from voicecoach.clock import MonotonicClock
-from voicecoach.coach import run_session
 from voicecoach.config import Reminder
 from voicecoach.engine.events import Event, Interrupted, MicLost
-from voicecoach.inbox import Inbox
-from voicecoach.listen import Listener
 from voicecoach.routines.loader import Library
 from voicecoach.service.control import ControlServer, Reply, RequestError, dispatch, error_reply
 from voicecoach.service.idle import IdleListener, IdleRequest, announce, choices
 from voicecoach.service.notify import HealthWatchdog, Notifier
+from voicecoach.session.clock import MonotonicClock
+from voicecoach.session.inbox import Inbox
+from voicecoach.session.listener import Listener
+from voicecoach.session.runner import run_session
+from voicecoach.session.timeline import LiveTimeline, Reporter
 from voicecoach.speech.recognizer import Recognizer
 from voicecoach.speech.tts import EspeakSynth
 from voicecoach.speech.voice import VoiceSpeaker
 from voicecoach.store import Store
-from voicecoach.timeline import LiveTimeline, Reporter
 
 log = logging.getLogger(__name__)
 

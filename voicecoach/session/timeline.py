@@ -14,10 +14,10 @@ import numpy as np
 from voicecoach.audio import SAMPLE_RATE
 from voicecoach.audio.output import FileOutput
 from voicecoach.audio.replay import RecordedMicrophone, RoomEcho, mix
-from voicecoach.clock import Clock
 from voicecoach.engine.events import Event, Interrupted
-from voicecoach.inbox import Inbox
-from voicecoach.listen import Listener
+from voicecoach.session.clock import Clock
+from voicecoach.session.inbox import Inbox
+from voicecoach.session.listener import Listener
 from voicecoach.speech.voice import VoiceSpeaker
 
 
