@@ -24,20 +24,14 @@ import numpy as np
 
 from voicecoach import __version__, config, paths
 from voicecoach.audio import SAMPLE_RATE
-from voicecoach.audio.microphone import LiveMicrophone
 from voicecoach.audio.output import AudioDeviceError, FileOutput, LiveOutput
 from voicecoach.audio.playout import Playout
-from voicecoach.audio.replay import RecordedMicrophone, RoomEcho, load_input
+from voicecoach.audio.replay import load_input
 from voicecoach.engine.harness import estimate_duration
 from voicecoach.routines.loader import Library, load_library, validate_paths
 from voicecoach.routines.model import Exercise, Routine
 from voicecoach.routines.spoken import sound_check_unavailable
-from voicecoach.session.clock import MonotonicClock
-from voicecoach.session.inbox import Inbox
-from voicecoach.session.listener import Listener, hear
-from voicecoach.session.runner import Speaker, run_session
-from voicecoach.session.textmode import TextSpeaker, read_commands
-from voicecoach.session.timeline import LiveTimeline, RenderTimeline, Reporter, Timeline
+from voicecoach.session.listener import hear
 from voicecoach.speech.backends import ASR_CHOICES, choose
 from voicecoach.speech.models import (
     ENGLISH_SMALL,
@@ -49,7 +43,6 @@ from voicecoach.speech.models import (
 )
 from voicecoach.speech.recognizer import Recognizer, RecognizerUnavailable
 from voicecoach.speech.tts import EspeakSynth, SynthesisError, VoiceSettings, list_voices
-from voicecoach.speech.voice import VoiceSpeaker
 from voicecoach.store import BackupError, DamagedDatabaseError, Store, StoreError, restore
 
 log = logging.getLogger(__name__)
@@ -524,50 +517,34 @@ def run(
             assert live is not None
             live.close()
             raise click.UsageError("--time-scale works only in text mode (--text).")
-    inbox = Inbox()
-    speaker: Speaker
-    timeline: Timeline
-    closers: list[Callable[[], None]] = []
-    if mode == "text":
-        clock = MonotonicClock(time_scale)
-        timeline = LiveTimeline(clock, inbox)
-        speaker = TextSpeaker(clock, sys.stdout)
-        read_commands(sys.stdin, inbox)
-    else:
-        voice_speaker = VoiceSpeaker(_synth(_voice(settings, voice, rate, volume)), playout)
-        speaker = voice_speaker
-        if mode == "file":
-            assert audio_out is not None
-            output = FileOutput(playout, audio_out)
-            closers.append(output.close)
-            listener, mic, room = None, None, None
+    from voicecoach.session.build import Live, Mode, Render, Replay, Text, build  # noqa: PLC0415
+
+    try:
+        how: Mode
+        if mode == "text":
+            how = Text(sys.stdout, sys.stdin, time_scale)
+        elif audio_out is not None:
+            synth = _synth(_voice(settings, voice, rate, volume))
+            how = Render(synth, audio_out)
             if recording is not None:
                 recognizers = _recognizers(asr, vosk_model, command_model)
-                listener = Listener.for_coach(recognizers, inbox.put)
-                assert recording is not None
-                mic = RecordedMicrophone(recording)
-                room = RoomEcho(room_echo_db) if room_echo_db is not None else None
-            timeline = RenderTimeline(output, voice_speaker, inbox, listener, mic, room)
+                how = Replay(synth, audio_out, recording, recognizers, room_echo_db)
         else:
-            assert live is not None
-            reporter = Reporter(voice_speaker)
-            closers += [reporter.close, live.close]
-            timeline = LiveTimeline(MonotonicClock(), inbox)
-            recognizers = _recognizers(asr, vosk_model, command_model)
-            listener = Listener.for_coach(recognizers, inbox.put)
-            device_in = _device(input_device, settings.config.audio.input_device)
-            try:
-                microphone = LiveMicrophone(listener, playout, inbox.put, device_in)
-                closers.insert(0, microphone.close)
-            except AudioDeviceError as exc:
-                click.echo(f"{exc}. Commands can only be typed.", err=True)
-            read_commands(sys.stdin, inbox)  # the keyboard works beside the voice
-    try:
-        with _open_store(settings, recover=True) as store:
-            reason = run_session(r, store=store, speaker=speaker, timeline=timeline, inbox=inbox)
+            how = Live(
+                _synth(_voice(settings, voice, rate, volume)),
+                playout,
+                _recognizers(asr, vosk_model, command_model),
+                _device(input_device, settings.config.audio.input_device),
+                typed=sys.stdin,  # the keyboard works beside the voice
+            )
+        with build(how) as session:
+            if session.warning is not None:
+                click.echo(f"warning: {session.warning}", err=True)
+            with _open_store(settings, recover=True) as store:
+                reason = session.run(r, store)
     finally:
-        for close in closers:
-            close()
+        if live is not None:
+            live.close()
     if mode == "file":
         click.echo(f"Rendered {r.id} into {audio_out} ({reason}).", err=True)
     if reason == "interrupted" and mode != "file":
