@@ -36,7 +36,7 @@ from voicecoach.audio import SAMPLE_RATE  # noqa: E402
 from voicecoach.audio.gate import FRAME  # noqa: E402
 from voicecoach.audio.output import read_wav  # noqa: E402
 from voicecoach.audio.replay import RoomEcho, mix  # noqa: E402
-from voicecoach.listen import Listener  # noqa: E402
+from voicecoach.session.listener import Listener  # noqa: E402
 from voicecoach.speech.commands.decision import peaks  # noqa: E402
 from voicecoach.speech.commands.model import CommandModel  # noqa: E402
 from voicecoach.speech.commands.recognizer import MODEL, CommandRecognizer  # noqa: E402
@@ -230,7 +230,7 @@ import sys, time, numpy as np
 sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})
 from bench.speech import configurations
 from training import corpus
-from voicecoach.listen import Listener
+from voicecoach.session.listener import Listener
 clip = np.concatenate([corpus.load(c) for c in corpus.select("_speech_", ("report",))[:20]])
 audio = np.resize(clip, 60 * 16000)
 coach = np.roll(audio, 16000) // 2  # a reference: the canceller and gate work as in a session

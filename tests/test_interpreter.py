@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach.coach import run_session
 from voicecoach.engine.effects import EndReason, Outcome, RecordOutcome
 from voicecoach.engine.events import CommandHeard, Event
 from voicecoach.engine.harness import run_script, speech_s
-from voicecoach.inbox import Inbox
 from voicecoach.routines.loader import load_builtin
 from voicecoach.routines.model import Routine
+from voicecoach.session.inbox import Inbox
+from voicecoach.session.runner import run_session
 from voicecoach.store import MemoryStore
 from voicecoach.vocabulary import Intent
 

@@ -22,7 +22,7 @@ from voicecoach.audio.gate import FRAME, ReferenceGate
 from voicecoach.audio.replay import RecordedMicrophone, RoomEcho, mix
 from voicecoach.cli import cli
 from voicecoach.engine.events import CommandHeard
-from voicecoach.listen import Listener
+from voicecoach.session.listener import Listener
 from voicecoach.speech.models import ModelArchive, ModelNotFound, download, find_vosk_model
 from voicecoach.speech.recognizer import Detection
 from voicecoach.speech.tts import EspeakSynth

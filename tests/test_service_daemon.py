@@ -164,18 +164,17 @@ def test_status_without_a_service_exits_3(tmp_path: Path):
 
 
 def test_a_session_feeds_the_watchdog_from_its_own_waits():
-    from voicecoach.clock import MonotonicClock
     from voicecoach.engine.events import Interrupted
-    from voicecoach.inbox import Inbox
-    from voicecoach.service import daemon
-    from voicecoach.timeline import LiveTimeline
+    from voicecoach.session.clock import MonotonicClock
+    from voicecoach.session.inbox import Inbox
+    from voicecoach.session.timeline import BEAT_S, HeartbeatTimeline, LiveTimeline
 
     beats: list[float] = []
     inbox = Inbox()
     clock = MonotonicClock(scale=0.05)  # 20 session seconds pass in each real second
-    timeline = daemon.HeartbeatTimeline(LiveTimeline(clock, inbox), lambda: beats.append(1))
+    timeline = HeartbeatTimeline(LiveTimeline(clock, inbox), lambda: beats.append(1))
     start = timeline.now()
-    assert timeline.wait(start + 5 * daemon.TICK_S) is None  # a long wait reaches its deadline
+    assert timeline.wait(start + 5 * BEAT_S) is None  # a long wait reaches its deadline
     assert len(beats) >= 5  # ... beating once per slice of it, not once in all
     inbox.put(Interrupted())
     assert timeline.wait(None) == Interrupted()  # an event still ends a wait at once
@@ -346,8 +345,8 @@ def test_a_stopping_service_refuses_starts_it_has_not_begun(idle_service):
 
 def test_stop_is_answered_once_the_session_has_ended(idle_service):
     from voicecoach.engine.events import Interrupted
-    from voicecoach.inbox import Inbox
     from voicecoach.service.control import request
+    from voicecoach.session.inbox import Inbox
 
     path = idle_service.control.path
     inbox = Inbox()

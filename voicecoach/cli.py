@@ -495,17 +495,8 @@ def run(
     says is printed as "[mm:ss] text".
     """
     from voicecoach.audio import counters as audio_counters
-    from voicecoach.audio.microphone import LiveMicrophone
-    from voicecoach.audio.output import AudioDeviceError, FileOutput, LiveOutput
+    from voicecoach.audio.output import AudioDeviceError, LiveOutput
     from voicecoach.audio.playout import Playout
-    from voicecoach.audio.replay import RecordedMicrophone, RoomEcho
-    from voicecoach.clock import MonotonicClock
-    from voicecoach.coach import Speaker, run_session
-    from voicecoach.inbox import Inbox
-    from voicecoach.listen import Listener, MicrophoneEvents
-    from voicecoach.speech.voice import VoiceSpeaker
-    from voicecoach.textmode import TextSpeaker, read_commands
-    from voicecoach.timeline import LiveTimeline, RenderTimeline, Reporter, Timeline
 
     r = find_routine(_library(settings), routine)
     if not (text or audio_out or audio_in):
@@ -544,58 +535,40 @@ def run(
             assert live is not None
             live.close()
             raise click.UsageError("--time-scale works only in text mode (--text).")
-    inbox = Inbox()
-    speaker: Speaker
-    timeline: Timeline
-    closers: list[Callable[[], None]] = []
-    counted: list[Callable[[], dict[str, int]]] = []  # the live devices' diagnostics
-    if mode == "text":
-        clock = MonotonicClock(time_scale)
-        timeline = LiveTimeline(clock, inbox)
-        speaker = TextSpeaker(clock, sys.stdout)
-        read_commands(sys.stdin, inbox)
-    else:
-        voice_speaker = VoiceSpeaker(_synth(_voice(settings, voice, rate, volume)), playout)
-        speaker = voice_speaker
-        if mode == "file":
-            assert audio_out is not None
-            output = FileOutput(playout, audio_out)
-            closers.append(output.close)
-            listener, mic, room = None, None, None
+    from voicecoach.session.build import Live, Mode, Render, Replay, Text, build  # noqa: PLC0415
+
+    try:
+        how: Mode
+        if mode == "text":
+            how = Text(sys.stdout, sys.stdin, time_scale)
+        elif audio_out is not None:
+            synth = _synth(_voice(settings, voice, rate, volume))
+            how = Render(synth, audio_out)
             if recording is not None:
                 recognizers = _recognizers(asr, vosk_model, command_model)
-                listener = Listener.for_coach(recognizers, inbox.put)
-                assert recording is not None
-                mic = RecordedMicrophone(recording)
-                room = RoomEcho(room_echo_db) if room_echo_db is not None else None
-            timeline = RenderTimeline(output, voice_speaker, inbox, listener, mic, room)
+                how = Replay(synth, audio_out, recording, recognizers, room_echo_db)
         else:
-            assert live is not None
-            reporter = Reporter(voice_speaker)
-            closers += [reporter.close, live.close]
-            counted.append(live.counters)
-            timeline = LiveTimeline(MonotonicClock(), inbox)
-            recognizers = _recognizers(asr, vosk_model, command_model)
-            listener = Listener.for_coach(recognizers, inbox.put)
-            device_in = _device(input_device, settings.config.audio.input_device)
+            how = Live(
+                _synth(_voice(settings, voice, rate, volume)),
+                playout,
+                _recognizers(asr, vosk_model, command_model),
+                _device(input_device, settings.config.audio.input_device),
+                typed=sys.stdin,  # the keyboard works beside the voice
+            )
+        with build(how) as session:
+            if session.warning is not None:
+                click.echo(f"warning: {session.warning}", err=True)
             try:
-                events = MicrophoneEvents(inbox.put)
-                microphone = LiveMicrophone(
-                    listener, playout, on_lost=events.lost, on_back=events.back, device=device_in
-                )
-                closers.insert(0, microphone.close)
-                counted.append(microphone.counters)
-            except AudioDeviceError as exc:
-                click.echo(f"{exc}. Commands can only be typed.", err=True)
-            read_commands(sys.stdin, inbox)  # the keyboard works beside the voice
-    try:
-        with _open_store(settings, recover=True) as store:
-            reason = run_session(r, store=store, speaker=speaker, timeline=timeline, inbox=inbox)
+                with _open_store(settings, recover=True) as store:
+                    reason = session.run(r, store)
+            finally:
+                if live is not None:  # what the devices dropped or flagged, in the log
+                    audio_counters.log_session_end(
+                        audio_counters.combined(session.counters(), live.counters())
+                    )
     finally:
-        if counted:
-            audio_counters.log_session_end(audio_counters.combined(*(c() for c in counted)))
-        for close in closers:
-            close()
+        if live is not None:
+            live.close()
     if mode == "file":
         click.echo(f"Rendered {r.id} into {audio_out} ({reason}).", err=True)
     if reason == "interrupted" and mode != "file":
@@ -745,7 +718,7 @@ def listen_command(
     """
     from voicecoach.audio import SAMPLE_RATE
     from voicecoach.audio.replay import load_input
-    from voicecoach.listen import hear
+    from voicecoach.session.listener import hear
 
     results: list[dict[str, Any]] = []
     for path in files:

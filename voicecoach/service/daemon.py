@@ -30,21 +30,19 @@ from voicecoach.audio import counters as audio_counters
 from voicecoach.audio.output import AudioDeviceError, LiveOutput
 from voicecoach.audio.playout import Playout
 from voicecoach.backoff import Backoff
-from voicecoach.clock import MonotonicClock
-from voicecoach.coach import run_session
 from voicecoach.config import Reminder
 from voicecoach.engine.events import Event, Interrupted, MicLost
-from voicecoach.inbox import Inbox
-from voicecoach.listen import Listener, MicrophoneEvents
 from voicecoach.routines.loader import Library
 from voicecoach.service.control import ControlServer, Reply, RequestError, dispatch, error_reply
 from voicecoach.service.idle import IdleListener, IdleRequest, announce, choices
 from voicecoach.service.notify import HealthWatchdog, Notifier
+from voicecoach.session.build import Live, build
+from voicecoach.session.inbox import Inbox
+from voicecoach.session.listener import MicrophoneEvents
 from voicecoach.speech.recognizer import Recognizer
 from voicecoach.speech.tts import EspeakSynth
 from voicecoach.speech.voice import VoiceSpeaker
 from voicecoach.store import Store
-from voicecoach.timeline import LiveTimeline, Reporter
 
 if TYPE_CHECKING:
     from voicecoach.audio.microphone import LiveMicrophone
@@ -101,33 +99,6 @@ class ServiceState:
         """Remember an error for ``status``."""
         log.warning("%s", text)
         self.errors = [*self.errors[-9:], text]
-
-
-class HeartbeatTimeline:
-    """A live timeline that feeds the watchdog while a session runs.
-
-    The session loop waits on this timeline; every wait is cut into slices of at most
-    ``TICK_S`` and each slice calls ``beat``, so the watchdog hears from the engine's own loop
-    (a hung engine stops the beats) and ``beat`` adds the microphone's health.
-    """
-
-    def __init__(self, inner: LiveTimeline, beat: Callable[[], None]) -> None:
-        self.inner = inner
-        self.beat = beat
-
-    def now(self) -> float:
-        """Session seconds."""
-        return self.inner.now()
-
-    def wait(self, deadline: float | None) -> Event | None:
-        """The next event, or None at ``deadline``, beating at least every ``TICK_S``."""
-        while True:
-            self.beat()
-            slice_end = self.inner.now() + TICK_S
-            until = slice_end if deadline is None else min(deadline, slice_end)
-            event = self.inner.wait(until)
-            if event is not None or until == deadline:
-                return event
 
 
 class Service:
@@ -384,63 +355,38 @@ class Service:
 
     def _session(self, routine_id: str, reply: Future[Reply] | None = None) -> None:
         routine = self.library.routines[routine_id]
-        inbox = Inbox()
         try:
-            listener = Listener.for_coach(self.make_recognizers(), inbox.put)
+            recognizers = self.make_recognizers()
         except Exception as exc:  # a recognizer that loaded at startup fails now: keep serving
             problem = f"cannot start {routine_id}: {exc}"
             self.status.error(problem)
             _answer(reply, error_reply(problem))
             return
-        speaker = VoiceSpeaker(self.synth, self.playout)
-        reporter = Reporter(speaker)
-        microphone = None
-        started: Reply = {"started": routine_id}
-        try:
-            from voicecoach.audio.microphone import LiveMicrophone  # noqa: PLC0415
+        with build(Live(self.synth, self.playout, recognizers, self.input_device)) as session:
+            started: Reply = {"started": routine_id}
+            if session.warning is not None:
+                self.status.error(session.warning)
+                started["warning"] = session.warning
+            self._began(routine_id, session.inbox)
+            _answer(reply, started)
+            reason = "failed"
+            microphone = session.microphone
 
-            # A missing microphone is waited for: the session hears MicLost and pauses.
-            events = MicrophoneEvents(inbox.put)
-            microphone = LiveMicrophone(
-                listener,
-                self.playout,
-                on_lost=events.lost,
-                on_back=events.back,
-                device=self.input_device,
-                wait_for_device=True,
-            )
-        except (AudioDeviceError, OSError, ImportError) as exc:  # no PortAudio at all
-            self.status.error(f"{exc}; the session pauses")
-            started["warning"] = f"no microphone ({exc}): the session is paused"
-            inbox.put(MicLost())  # never guide blind
-        self._began(routine_id, inbox)
-        _answer(reply, started)
-        reason = "failed"
+            def beat() -> None:
+                self._count(microphone)
+                mic_ok = microphone is not None and microphone.progressing
+                if microphone is not None:
+                    self.status.microphone = "lost; reopening" if microphone.lost else "listening"
+                self.watchdog.beat(mic_ok=mic_ok, engine_ticked=True)
 
-        def beat() -> None:
-            self._count(microphone)
-            mic_ok = microphone is not None and microphone.progressing
-            if microphone is not None:
-                self.status.microphone = "lost; reopening" if microphone.lost else "listening"
-            self.watchdog.beat(mic_ok=mic_ok, engine_ticked=True)
-
-        try:
-            reason = run_session(
-                routine,
-                store=self.store,
-                speaker=speaker,
-                timeline=HeartbeatTimeline(LiveTimeline(MonotonicClock(), inbox), beat),
-                inbox=inbox,
-            )
-            log.info("session of %s ended: %s", routine_id, reason)
-        finally:
-            self._count(microphone)
-            audio_counters.log_session_end(self.status.counters)
-            self._ended(routine_id, reason)
-            self.status.microphone = "closed"
-            if microphone is not None:
-                microphone.close()
-            reporter.close()
+            try:
+                reason = session.run(routine, self.store, beat)
+                log.info("session of %s ended: %s", routine_id, reason)
+            finally:
+                self._count(microphone)
+                audio_counters.log_session_end(self.status.counters)
+                self._ended(routine_id, reason)
+                self.status.microphone = "closed"
 
     def _count(self, microphone: LiveMicrophone | None) -> None:
         """Show the open devices' diagnostics (dropped and flagged blocks) in ``status``."""

@@ -12,10 +12,10 @@ from voicecoach.engine.effects import EndReason
 from voicecoach.engine.harness import estimate_duration
 from voicecoach.engine.interpreter import Interpreter, Speaker
 from voicecoach.engine.session import new_session
-from voicecoach.inbox import Inbox
 from voicecoach.routines.model import Routine
+from voicecoach.session.inbox import Inbox
+from voicecoach.session.timeline import Timeline
 from voicecoach.store.protocol import SessionStore
-from voicecoach.timeline import Timeline
 
 __all__ = ["Speaker", "run_session"]
 

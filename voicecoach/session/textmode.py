@@ -7,10 +7,10 @@ import threading
 from collections.abc import Callable
 from typing import TextIO
 
-from voicecoach.clock import Clock
 from voicecoach.engine.events import CommandHeard, NotUnderstood
 from voicecoach.engine.harness import speech_s
-from voicecoach.inbox import Inbox
+from voicecoach.session.clock import Clock
+from voicecoach.session.inbox import Inbox
 from voicecoach.vocabulary import match_intent, normalize
 
 log = logging.getLogger(__name__)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -14,10 +15,10 @@ import numpy as np
 from voicecoach.audio import SAMPLE_RATE
 from voicecoach.audio.output import FileOutput
 from voicecoach.audio.replay import RecordedMicrophone, RoomEcho, mix
-from voicecoach.clock import Clock
 from voicecoach.engine.events import Event, Interrupted
-from voicecoach.inbox import Inbox
-from voicecoach.listen import Listener
+from voicecoach.session.clock import Clock
+from voicecoach.session.inbox import Inbox
+from voicecoach.session.listener import Listener
 from voicecoach.speech.voice import VoiceSpeaker
 
 
@@ -49,6 +50,36 @@ class LiveTimeline:
         if deadline is None:
             return self.inbox.get(None)
         return self.inbox.get(max(0.0, self.clock.to_real(deadline - self.clock.now())))
+
+
+#: The longest a heartbeat timeline waits without beating (real seconds at scale 1).
+BEAT_S = 1.0
+
+
+class HeartbeatTimeline:
+    """A timeline that calls ``beat`` from the session loop's own waits (the service's watchdog).
+
+    Every wait is cut into slices of at most ``BEAT_S`` and each slice beats, so the watchdog
+    hears from the engine's own loop: a hung engine stops the beats.
+    """
+
+    def __init__(self, inner: Timeline, beat: Callable[[], None]) -> None:
+        self.inner = inner
+        self.beat = beat
+
+    def now(self) -> float:
+        """Session seconds."""
+        return self.inner.now()
+
+    def wait(self, deadline: float | None) -> Event | None:
+        """The next event, or None at ``deadline``, beating at least every ``BEAT_S``."""
+        while True:
+            self.beat()
+            slice_end = self.inner.now() + BEAT_S
+            until = slice_end if deadline is None else min(deadline, slice_end)
+            event = self.inner.wait(until)
+            if event is not None or until == deadline:
+                return event
 
 
 class Reporter:
