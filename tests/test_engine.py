@@ -26,10 +26,10 @@ from voicecoach.engine.events import (
     SessionStarted,
     TimeReached,
 )
-from voicecoach.engine.harness import Transcript, run_script, speech_s
 from voicecoach.engine.session import STOP_TIMEOUT_S, Mode, new_session, step
 from voicecoach.routines.loader import load_builtin
 from voicecoach.routines.model import CountStyle, Exercise, Hold, PainPattern, Routine, Sides
+from voicecoach.session.harness import Transcript, run_script, speech_s
 from voicecoach.vocabulary import Intent, find_command_phrase
 
 LIB = load_builtin()

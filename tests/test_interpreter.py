@@ -12,9 +12,9 @@ import pytest
 
 from voicecoach.engine.effects import EndReason, Outcome, RecordOutcome
 from voicecoach.engine.events import CommandHeard, Event
-from voicecoach.engine.harness import run_script, speech_s
 from voicecoach.routines.loader import load_builtin
 from voicecoach.routines.model import Routine
+from voicecoach.session.harness import run_script, speech_s
 from voicecoach.session.inbox import Inbox
 from voicecoach.session.runner import run_session
 from voicecoach.store import MemoryStore

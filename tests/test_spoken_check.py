@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from voicecoach.cli import cli
 from voicecoach.engine.effects import Count, Say
-from voicecoach.engine.harness import run_script
 from voicecoach.routines.loader import load_builtin
 from voicecoach.routines.spoken import spoken_problem
+from voicecoach.session.harness import run_script
 from voicecoach.speech.phonemes import transcribe
 from voicecoach.vocabulary import Intent
 

@@ -99,8 +99,8 @@ def _human_stops() -> list[np.ndarray]:
 def coach_prompts() -> list[str]:
     """Every utterance the library makes the coach say (except the few that quote commands)."""
     from voicecoach.engine.effects import Count, Say  # noqa: PLC0415
-    from voicecoach.engine.harness import run_script  # noqa: PLC0415
     from voicecoach.routines.loader import load_builtin  # noqa: PLC0415
+    from voicecoach.session.harness import run_script  # noqa: PLC0415
     from voicecoach.vocabulary import Intent  # noqa: PLC0415
 
     texts: set[str] = set()

@@ -180,7 +180,7 @@ def list_routines(settings: Settings, as_json: bool) -> None:
 
     A routine of yours with the id of a built-in one replaces it, and is marked so.
     """
-    from voicecoach.engine.harness import estimate_duration
+    from voicecoach.session.harness import estimate_duration
 
     library = _library(settings)
     routines = sorted(library.routines.values(), key=lambda r: r.id)
@@ -216,7 +216,7 @@ def list_routines(settings: Settings, as_json: bool) -> None:
 @click.pass_obj
 def show(settings: Settings, routine: str, as_json: bool) -> None:
     """Show a routine: each exercise with its dose and cues, and the total duration."""
-    from voicecoach.engine.harness import estimate_duration
+    from voicecoach.session.harness import estimate_duration
 
     r = find_routine(_library(settings), routine)
     total = round(estimate_duration(r))

@@ -9,10 +9,10 @@ out" before it is on disk.
 from __future__ import annotations
 
 from voicecoach.engine.effects import EndReason
-from voicecoach.engine.harness import estimate_duration
 from voicecoach.engine.interpreter import Interpreter, Speaker
 from voicecoach.engine.session import new_session
 from voicecoach.routines.model import Routine
+from voicecoach.session.harness import estimate_duration
 from voicecoach.session.inbox import Inbox
 from voicecoach.session.timeline import Timeline
 from voicecoach.store.protocol import SessionStore

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import TextIO
 
 from voicecoach.engine.events import CommandHeard, NotUnderstood
-from voicecoach.engine.harness import speech_s
 from voicecoach.session.clock import Clock
+from voicecoach.session.harness import speech_s
 from voicecoach.session.inbox import Inbox
 from voicecoach.vocabulary import match_intent, normalize
 
