@@ -13,12 +13,14 @@ from voicecoach.engine.effects import (
     CancelHold,
     Count,
     CutSpeech,
+    Listen,
     RecordOutcome,
     RecordPain,
     Say,
     StartHold,
 )
 from voicecoach.engine.events import (
+    AnswerHeard,
     CommandHeard,
     MicBack,
     MicLost,
@@ -30,7 +32,7 @@ from voicecoach.engine.session import STOP_TIMEOUT_S, Mode, new_session, step
 from voicecoach.routines.loader import load_builtin
 from voicecoach.routines.model import CountStyle, Exercise, Hold, PainPattern, Routine, Sides
 from voicecoach.session.harness import Transcript, run_script, speech_s
-from voicecoach.vocabulary import Intent, find_command_phrase
+from voicecoach.vocabulary import Expectation, Intent, find_command_phrase
 
 LIB = load_builtin()
 
@@ -538,3 +540,25 @@ def test_commands_after_the_end_do_nothing():
         _, fx = step(final, CommandHeard(intent), tr.end_t + 1)
         assert fx == []
     assert state.mode is Mode.READY
+
+
+# -- what the coach listens for ------------------------------------------------------------
+def test_the_engine_says_what_it_listens_for_before_it_speaks():
+    tr = run_script(ROUTINE, [(20.0, Intent.PAUSE), (30.0, Intent.RESUME), (60.0, Intent.STOP)])
+    listens = tr.of(Listen)
+    # Once, at the start, before the welcome: every command, no answer (no question is asked).
+    assert [(e.t, e.effect.expectation) for e in listens] == [(0.0, Expectation())]
+    assert tr.effects.index(listens[0]) < tr.effects.index(tr.of(Say)[0])
+
+
+def test_stop_and_pain_can_never_be_switched_off():
+    nothing = Expectation(intents=frozenset())
+    assert nothing.allows(Intent.STOP) and nothing.allows(Intent.PAIN)
+    assert not nothing.allows(Intent.NEXT)
+    assert set(nothing.commands().values()) == {Intent.STOP, Intent.PAIN}
+
+
+def test_an_answer_nobody_asked_for_changes_nothing():
+    plain = run_script(ROUTINE)
+    answered = run_script(ROUTINE, [(12.0, AnswerHeard(7, "seven"))])
+    assert answered.effects == plain.effects

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from voicecoach.session.harness import run_script, speech_s
 from voicecoach.session.inbox import Inbox
 from voicecoach.session.runner import run_session
 from voicecoach.store import MemoryStore
-from voicecoach.vocabulary import Intent
+from voicecoach.vocabulary import Expectation, Intent
 
 ROOT = Path(__file__).resolve().parents[1]
 EFFECTS = ROOT / "voicecoach" / "engine" / "effects.py"
@@ -209,9 +210,9 @@ class Beep:
 def mypy_with(tmp_path: Path, handled: bool) -> subprocess.CompletedProcess[str]:
     """mypy on the interpreter, with ``Beep`` added to ``Effect`` (and handled or not)."""
     effects = EFFECTS.read_text()
-    union = "RecordPain | EndSession\n"
-    assert effects.count(union) == 1 and effects.count("\nEffect: TypeAlias") == 1
-    effects = effects.replace(union, "RecordPain | EndSession | Beep\n")
+    union = re.compile(r"(\nEffect: TypeAlias = \(.*?)(\n\))", re.DOTALL)
+    assert len(union.findall(effects)) == 1 and effects.count("\nEffect: TypeAlias") == 1
+    effects = union.sub(lambda m: m.group(1) + " | Beep" + m.group(2), effects)
     effects = effects.replace("\nEffect: TypeAlias", NEW_EFFECT + "\nEffect: TypeAlias")
     (tmp_path / "effects.py").write_text(effects)
     interpreter = INTERPRETER.read_text()
@@ -253,3 +254,21 @@ def test_an_effect_the_interpreter_does_not_handle_fails_mypy(tmp_path: Path) ->
     # The control: the same new effect, handled, type-checks.
     handled = mypy_with(tmp_path, handled=True)
     assert handled.returncode == 0, handled.stdout + handled.stderr
+
+
+def test_the_real_loop_tells_the_listener_what_to_listen_for() -> None:
+    inbox = Inbox()
+    timeline = FakeTimeline(inbox, [])
+    speaker = FakeSpeaker(Journal(), timeline)
+    told: list[Expectation] = []
+    run_session(
+        routine(),
+        store=MemoryStore(),
+        speaker=speaker,
+        timeline=timeline,
+        inbox=inbox,
+        listen=told.append,
+    )
+    # Told once, before the welcome: every command (no question is asked in a session yet).
+    assert told == [Expectation()]
+    assert told[0].intents == frozenset(Intent) and told[0].answer is None

@@ -52,3 +52,26 @@ def test_phrases_for_and_grammar_words():
     assert "that hurts" in phrases_for(Intent.PAIN)
     words = grammar_words()
     assert "hurts" in words and "stop" in words and words == sorted(set(words))
+
+
+def test_expected_answers_are_parsed_to_values():
+    from voicecoach.vocabulary import Choice, Expectation, Number
+
+    pain = Expectation(answer=Number(0, 10))
+    assert [pain.parse(t) for t in ("Seven.", "7", "zero", "11", "eleven", "about seven")] == [
+        7,
+        7,
+        0,
+        None,
+        None,
+        None,
+    ]
+    assert pain.answer_phrases()["ten"] == 10 and "eleven" not in pain.answer_phrases()
+    dose = Expectation(answer=Choice.of("easy", "fine", "hard"))
+    assert (dose.parse("Fine!"), dose.parse("fin"), Expectation().parse("fine")) == (
+        "fine",
+        None,
+        None,
+    )
+    loose = Choice((("core stability", "core"),), cutoff=0.75)
+    assert loose.match("core stabilty") == "core"

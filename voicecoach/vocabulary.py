@@ -7,10 +7,12 @@ are tested against it, so the coach can never say a phrase that would trigger it
 
 from __future__ import annotations
 
+import difflib
 import enum
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 
 class Intent(enum.Enum):
@@ -137,3 +139,126 @@ def grammar_words(phrases: Iterable[str] | None = None) -> list[str]:
     """The distinct words of the given phrases (default: all), sorted, for recognizer grammars."""
     chosen = PHRASES if phrases is None else phrases
     return sorted({w for p in chosen for w in p.split()})
+
+
+# -- what the coach listens for next -------------------------------------------------------
+Value: TypeAlias = int | str
+"""An answer's value: a number, or the chosen option."""
+
+#: Spoken numbers, by value (a pain score is 0 to 10).
+NUMBER_WORDS: tuple[str, ...] = tuple(
+    [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+    ]
+)
+
+_ANSWER_WORD = re.compile(r"[a-z0-9']+")
+
+
+def answer_words(text: str) -> str:
+    """Lower-case words and digits, single spaces: how answers are compared."""
+    return " ".join(_ANSWER_WORD.findall(text.lower().replace("’", "'")))
+
+
+@dataclass(frozen=True)
+class Number:
+    """A whole number from ``low`` to ``high``, said as a word or typed as digits."""
+
+    low: int
+    high: int
+
+    def phrases(self) -> dict[str, Value]:
+        """Spoken phrase -> value (only the numbers that have a word)."""
+        top = min(self.high, len(NUMBER_WORDS) - 1)
+        return {NUMBER_WORDS[n]: n for n in range(max(self.low, 0), top + 1)}
+
+    def match(self, text: str) -> Value | None:
+        """The number said (a word) or typed (digits) in the whole of ``text``, else None."""
+        words = answer_words(text)
+        if words.isdigit() and self.low <= int(words) <= self.high:
+            return int(words)
+        return self.phrases().get(words)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a set of options, each heard by one or more spoken names.
+
+    ``names`` pairs a spoken name with its option ("core stability" -> "core-stability");
+    ``cutoff`` below 1 accepts a name said nearly right (a difflib ratio), for free
+    transcription that may mishear a word.
+    """
+
+    names: tuple[tuple[str, str], ...]
+    cutoff: float = 1.0
+
+    @classmethod
+    def of(cls, *options: str) -> Choice:
+        """Options that are said as they are written ("easy", "fine", "hard")."""
+        return cls(tuple((answer_words(o), o) for o in options))
+
+    def phrases(self) -> dict[str, Value]:
+        """Spoken name -> option."""
+        return {answer_words(name): option for name, option in self.names}
+
+    def match(self, text: str) -> Value | None:
+        """The option whose name is the whole of ``text`` (or close enough), else None."""
+        phrases = self.phrases()
+        best = difflib.get_close_matches(answer_words(text), list(phrases), n=1, cutoff=self.cutoff)
+        return phrases[best[0]] if best else None
+
+
+Answer: TypeAlias = Number | Choice
+
+SAFETY: frozenset[Intent] = frozenset(i for i in Intent if i.is_safety)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What the coach listens for next: commands, and perhaps one answer.
+
+    Stop and pain are always among the commands, whatever is asked for: nothing may switch
+    them off. The default, every command and no answer, is what a session listens for.
+    """
+
+    intents: frozenset[Intent] = frozenset(Intent)
+    answer: Answer | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "intents", frozenset(self.intents) | SAFETY)
+
+    def allows(self, intent: Intent) -> bool:
+        """Whether a command of ``intent`` is listened for now."""
+        return intent in self.intents
+
+    def commands(self, phrases: dict[str, Intent] = PHRASES) -> dict[str, Intent]:
+        """The command phrases listened for now, out of ``phrases`` (a language's)."""
+        return {p: i for p, i in phrases.items() if i in self.intents}
+
+    def answer_phrases(self) -> dict[str, Value]:
+        """Spoken answer -> value (empty when no answer is expected)."""
+        return self.answer.phrases() if self.answer is not None else {}
+
+    def parse(self, text: str) -> Value | None:
+        """The expected answer in ``text``, or None (also when no answer is expected)."""
+        return self.answer.match(text) if self.answer is not None else None

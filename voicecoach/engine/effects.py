@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from voicecoach.vocabulary import Expectation
+
 
 class Outcome(enum.StrEnum):
     """How one exercise of a session went; the values are what the store keeps."""
@@ -101,7 +103,26 @@ class EndSession:
     reason: EndReason
 
 
+@dataclass(frozen=True)
+class Listen:
+    """From now on, listen for ``expectation`` (commands, and perhaps an answer).
+
+    Emitted when what the coach listens for changes; recognizers that can narrow what they
+    hear to it do, and stop and pain are always in it.
+    """
+
+    expectation: Expectation
+
+
 Effect: TypeAlias = (
-    Say | Count | CutSpeech | StartHold | CancelHold | RecordOutcome | RecordPain | EndSession
+    Say
+    | Count
+    | CutSpeech
+    | StartHold
+    | CancelHold
+    | RecordOutcome
+    | RecordPain
+    | EndSession
+    | Listen
 )
 """Everything the engine may ask for."""

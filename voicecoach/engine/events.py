@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voicecoach.vocabulary import Intent
+from voicecoach.vocabulary import Intent, Value
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,17 @@ class CommandHeard(Event):
     """The user said a command."""
 
     intent: Intent
+    phrase: str = ""
+
+
+@dataclass(frozen=True)
+class AnswerHeard(Event):
+    """The user answered what the coach asked (``Listen`` said which kind of answer).
+
+    ``value`` is the number or the chosen option; ``phrase`` is what was said or typed.
+    """
+
+    value: Value
     phrase: str = ""
 
 

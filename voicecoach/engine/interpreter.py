@@ -2,7 +2,8 @@
 
 Every session carries its effects out here: live, typed, rendered to a file, and simulated by
 the harness (which is how the engine's tests and routine durations run). The ports are
-injected: a ``Speaker``, a ``SessionStore``, a clock and a way to report events back. Each
+injected: a ``Speaker``, a ``SessionStore``, a clock, a way to report events back and the
+listener (told by ``Listen`` what to listen for). Each
 effect type has its case below, ending in ``assert_never``, so an effect type added to the
 ``Effect`` union without a case here is a mypy error rather than an effect silently dropped.
 """
@@ -20,6 +21,7 @@ from voicecoach.engine.effects import (
     Effect,
     EndReason,
     EndSession,
+    Listen,
     RecordOutcome,
     RecordPain,
     Say,
@@ -35,6 +37,7 @@ from voicecoach.engine.events import (
     TimeReached,
 )
 from voicecoach.engine.session import Mode, State, initial_effects, step
+from voicecoach.vocabulary import Expectation
 
 if TYPE_CHECKING:  # only a protocol: the engine does not load the store
     from voicecoach.store.protocol import SessionStore
@@ -83,6 +86,7 @@ class Interpreter:
         acknowledge: Callable[[Event], None] | None = None,
         observe: Callable[[Effect], None] | None = None,
         journal: bool = True,
+        listen: Callable[[Expectation], None] | None = None,
     ) -> None:
         self.state = state
         self.reason = EndReason.INTERRUPTED  # until the engine says otherwise
@@ -94,6 +98,7 @@ class Interpreter:
         self._acknowledge = acknowledge or self.feed
         self._observe = observe
         self._journal = journal  # the journal shows what was said, and when (not in simulations)
+        self._listen = listen  # the session's listener (none when nothing listens: a render)
 
     def run(self, wait: Callable[[float | None], Event | None]) -> EndReason:
         """Guide the session to its end; ``wait(deadline)`` gives the next event or None.
@@ -138,6 +143,10 @@ class Interpreter:
                 self._store.record_outcome(self._session_id, effect.exercise, effect.outcome)
             case RecordPain():
                 self._acknowledge(self._record_pain(effect))
+            case Listen():
+                log.debug("listening for %s", effect.expectation)
+                if self._listen is not None:
+                    self._listen(effect.expectation)
             case EndSession():
                 self.reason = effect.reason
                 self._store.end_session(self._session_id, effect.reason)

@@ -23,6 +23,7 @@ from voicecoach.engine.effects import (
     Effect,
     EndReason,
     EndSession,
+    Listen,
     Outcome,
     RecordOutcome,
     RecordPain,
@@ -44,7 +45,7 @@ from voicecoach.engine.events import (
 )
 from voicecoach.engine.plan import Begin, Cue, Done, HoldStep, Item, Rest, Summary, compile_plan
 from voicecoach.routines.model import Exercise, Routine
-from voicecoach.vocabulary import Intent
+from voicecoach.vocabulary import Expectation, Intent
 
 #: How long "stop" waits for an answer before ending the session (session seconds).
 STOP_TIMEOUT_S = 60.0
@@ -86,6 +87,7 @@ class State:
     outcomes: tuple[tuple[str, Outcome], ...] = ()
     pending_pain: int | None = None  # exercise whose pain record is being written
     end_reason: EndReason = EndReason.COMPLETED
+    listening: Expectation | None = None  # what the shell was last told to listen for
 
     @property
     def deadline(self) -> float | None:
@@ -140,6 +142,8 @@ def step(state: State, event: Event, now: float) -> tuple[State, list[Effect]]:
 def _on_started(s: State, _e: Event, now: float, fx: list[Effect]) -> None:
     if s.mode is Mode.READY:
         s.mode = Mode.RUNNING
+        # Every command, all session long: no question is asked yet (stop and pain always).
+        _listen(s, fx, Expectation())
         _advance(s, now, fx)
 
 
@@ -443,6 +447,13 @@ def _say(s: State, fx: list[Effect], text: str, kind: str, quotes: bool = False)
     s.next_utterance += 1
     fx.append(Say(text, utterance, kind, quotes))
     return utterance
+
+
+def _listen(s: State, fx: list[Effect], expectation: Expectation) -> None:
+    """Tell the shell what to listen for, when that changes."""
+    if expectation != s.listening:
+        s.listening = expectation
+        fx.append(Listen(expectation))
 
 
 def _outcome(s: State, fx: list[Effect], index: int, outcome: Outcome) -> None:

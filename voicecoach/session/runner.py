@@ -8,6 +8,8 @@ out" before it is on disk.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from voicecoach.engine.effects import EndReason
 from voicecoach.engine.interpreter import Interpreter, Speaker
 from voicecoach.engine.session import new_session
@@ -16,6 +18,7 @@ from voicecoach.session.harness import estimate_duration
 from voicecoach.session.inbox import Inbox
 from voicecoach.session.timeline import Timeline
 from voicecoach.store.protocol import SessionStore
+from voicecoach.vocabulary import Expectation
 
 __all__ = ["Speaker", "run_session"]
 
@@ -27,8 +30,12 @@ def run_session(
     speaker: Speaker,
     timeline: Timeline,
     inbox: Inbox,
+    listen: Callable[[Expectation], None] | None = None,
 ) -> EndReason:
-    """Guide ``routine`` to its end; return how it ended (the history's end_reason)."""
+    """Guide ``routine`` to its end; return how it ended (the history's end_reason).
+
+    ``listen`` is told what to listen for whenever that changes (the session's listener).
+    """
     avoided_ids = {a.exercise for a in store.avoided()}
     avoided = tuple(e for e in routine.exercises if e.id in avoided_ids)
     guided = routine.without(avoided_ids)
@@ -41,6 +48,7 @@ def run_session(
         session_id=session_id,
         now=timeline.now,
         report=inbox.put,
+        listen=listen,
     )
     try:
         return interpreter.run(timeline.wait)
