@@ -146,31 +146,13 @@ Value: TypeAlias = int | str
 """An answer's value: a number, or the chosen option."""
 
 #: Spoken numbers, by value (a pain score is 0 to 10).
-NUMBER_WORDS: tuple[str, ...] = tuple(
-    [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-        "twenty",
-    ]
+# fmt: off
+NUMBER_WORDS: tuple[str, ...] = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty",
 )
+# fmt: on
 
 _ANSWER_WORD = re.compile(r"[a-z0-9']+")
 
