@@ -21,13 +21,20 @@ from voicecoach.audio.echo import EchoCanceller
 from voicecoach.audio.gate import FRAME, ReferenceGate
 from voicecoach.audio.replay import RecordedMicrophone, RoomEcho, mix
 from voicecoach.cli import cli
-from voicecoach.engine.events import CommandHeard
-from voicecoach.session.listener import Listener
+from voicecoach.engine.events import AnswerHeard, CommandHeard
+from voicecoach.session.listener import Listener, hear
 from voicecoach.speech.models import ModelArchive, ModelNotFound, download, find_vosk_model
-from voicecoach.speech.recognizer import Detection
+from voicecoach.speech.recognizer import Answer, Detection
 from voicecoach.speech.tts import EspeakSynth
 from voicecoach.speech.vosk_asr import parse_result
-from voicecoach.vocabulary import PHRASES, PHRASES_BY_LANGUAGE, Intent
+from voicecoach.vocabulary import (
+    PHRASES,
+    PHRASES_BY_LANGUAGE,
+    Choice,
+    Expectation,
+    Intent,
+    Number,
+)
 
 SILENCE = np.zeros(SAMPLE_RATE // 2, np.int16)
 
@@ -93,6 +100,33 @@ def test_vosk_for_real_with_the_korean_model(korean_model: Path):
     rec.reset()
     stop = feed(rec, np.concatenate([SILENCE, espeak("멈춰", "ko"), SILENCE, SILENCE]))
     assert Intent.STOP in [d.intent for d in stop]  # a safety phrase acts on the partial result
+
+
+def said(word: str) -> np.ndarray:
+    return np.concatenate([SILENCE, espeak(word, "ko"), SILENCE, SILENCE])
+
+
+def test_vosk_listens_for_what_is_expected(korean_model: Path):
+    """Told to expect yes or no, vosk hears the answer, not "next", and still hears "stop"."""
+    from voicecoach.speech.vosk_asr import VoskRecognizer
+
+    rec = VoskRecognizer(korean_model, "ko")
+    # Nobody asked: an answer is not in the grammar (this model, without [unk], forces the word
+    # onto a command instead).
+    assert not [a for a in feed(rec, said("아니요")) if isinstance(a, Answer)]
+    rec.reset()
+    rec.expect(Expectation(frozenset(), Choice((("네", "yes"), ("아니요", "no")))))
+    assert {"네", "아니요"} <= set(rec.grammar)
+    answer = [a for a in feed(rec, said("아니요"), 3.0) if isinstance(a, Answer)]
+    assert [(a.value, a.phrase) for a in answer] == [("no", "아니요")]
+    assert 3.3 < answer[0].start < answer[0].end < 5.0
+    rec.reset()
+    assert [d for d in feed(rec, said("다음")) if getattr(d, "intent", None)] == []
+    rec.reset()
+    assert Intent.STOP in [getattr(d, "intent", None) for d in feed(rec, said("멈춰"))]
+    rec.expect(Expectation())  # back to every command, no answer
+    assert "아니요" not in rec.grammar
+    assert [d.intent for d in feed(rec, said("다음"))] == [Intent.NEXT]
 
 
 @pytest.mark.skipif(
@@ -170,6 +204,43 @@ def test_pocketsphinx_spots_stop_and_ignores_silence():
     assert [d.intent for d in heard] == [Intent.STOP] and 3.4 < heard[0].end < 4.6
     rec.reset()
     assert feed(rec, np.zeros(3 * SAMPLE_RATE, np.int16)) == []
+
+
+def test_pocketsphinx_reports_only_expected_commands_and_always_stop(monkeypatch):
+    from voicecoach.speech.pocketsphinx_asr import PocketsphinxRecognizer
+
+    rec = PocketsphinxRecognizer()
+    rec.expect(Expectation(frozenset({Intent.HELP})))
+    heard = feed(rec, np.concatenate([SILENCE, EspeakSynth().render("stop"), SILENCE]))
+    assert [d.intent for d in heard] == [Intent.STOP]
+    # Its spotter keeps searching for every phrase: a hit not expected is dropped.
+    spotted = [Detection(i, i.value, 1.0, 0.0, 0.5, "pocketsphinx") for i in Intent]
+    monkeypatch.setattr(rec, "_spot", lambda _pcm, _t: spotted)
+    assert {d.intent for d in rec.accept(SILENCE, 0.0)} == {Intent.HELP, Intent.STOP, Intent.PAIN}
+    rec.expect(Expectation())
+    assert {d.intent for d in rec.accept(SILENCE, 0.0)} == set(Intent)
+
+
+def test_the_command_model_reports_only_expected_commands_and_always_stop():
+    from training.voices import KOKORO_HELD_OUT, Voice, VoiceMissing, render
+    from voicecoach.speech.commands.recognizer import CommandRecognizer
+
+    try:
+        voice = Voice("kokoro", KOKORO_HELD_OUT, rate=160)
+        clips = {p: np.concatenate([SILENCE, render(voice, p), SILENCE]) for p in ("next", "stop")}
+    except VoiceMissing as exc:
+        pytest.skip(str(exc))
+    only_help = Expectation(frozenset({Intent.HELP}))
+
+    def heard(phrase: str, expectation: Expectation | None) -> list[Intent]:
+        rec = CommandRecognizer()
+        if expectation is not None:
+            rec.expect(expectation)
+        return [d.intent for d in hear([rec], clips[phrase])]
+
+    assert heard("next", None) == [Intent.NEXT]  # the control: the model hears it
+    assert heard("next", only_help) == []
+    assert heard("stop", only_help) == [Intent.STOP]
 
 
 # -- gate and listener ---------------------------------------------------------------------
@@ -265,6 +336,9 @@ class ScriptedRecognizer:
     def reset(self) -> None:
         pass
 
+    def expect(self, expectation: Expectation) -> None:
+        self.expected = expectation
+
 
 def test_listener_reports_each_intent_once_per_refractory_period():
     d = lambda t: Detection(Intent.STOP, "stop", 1.0, t - 0.5, t, "scripted")  # noqa: E731
@@ -275,6 +349,28 @@ def test_listener_reports_each_intent_once_per_refractory_period():
     listener.feed(np.zeros(5 * SAMPLE_RATE, np.int16), None, 0.0)
     assert posted == [CommandHeard(Intent.STOP, "stop")] * 2
     assert [h.end for h in listener.heard] == [1.0, 4.0]
+
+
+def test_the_listener_passes_on_what_is_expected_and_holds_to_it():
+    stop = lambda t: Detection(Intent.STOP, "stop", 1.0, t - 0.5, t, "s")  # noqa: E731
+    nxt = lambda t: Detection(Intent.NEXT, "next", 1.0, t - 0.5, t, "s")  # noqa: E731
+    seven = lambda t: Answer(7, "seven", 1.0, t - 0.5, t, "s")  # noqa: E731
+    recognizers = [
+        ScriptedRecognizer([seven(0.5), nxt(1.0), stop(2.0), nxt(4.0), seven(5.0)]),
+        ScriptedRecognizer([]),
+    ]
+    posted = []
+    listener = Listener(recognizers, posted.append)
+    pain_score = Expectation(frozenset(), Number(0, 10))
+    listener.expect(pain_score)
+    assert all(r.expected == pain_score for r in recognizers)
+    listener.feed(np.zeros(3 * SAMPLE_RATE, np.int16), None, 0.0)
+    # A recognizer that cannot narrow its search: "next" is dropped here, stop never is.
+    assert posted == [AnswerHeard(7, "seven"), CommandHeard(Intent.STOP, "stop")]
+    listener.expect(Expectation())  # no answer now: a late one is dropped, commands heard
+    listener.feed(np.zeros(3 * SAMPLE_RATE, np.int16), None, 3.0)
+    assert posted[2:] == [CommandHeard(Intent.NEXT, "next")]
+    assert [a.value for a in listener.answers] == [7]
 
 
 def test_recorded_microphone_is_silent_past_its_end():

@@ -154,11 +154,11 @@ NUMBER_WORDS: tuple[str, ...] = (
 )
 # fmt: on
 
-_ANSWER_WORD = re.compile(r"[a-z0-9']+")
+_ANSWER_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 
 
 def answer_words(text: str) -> str:
-    """Lower-case words and digits, single spaces: how answers are compared."""
+    """Lower-case words and digits (of any script), single spaces: how answers are compared."""
     return " ".join(_ANSWER_WORD.findall(text.lower().replace("’", "'")))
 
 

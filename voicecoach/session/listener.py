@@ -4,6 +4,8 @@ Several recognizers run side by side (the command model, and vosk when installed
 frame with the coach's echo cancelled (what was played is known exactly); a detection becomes a
 ``CommandHeard`` only if the reference gate, judging the raw microphone, believes it came from
 the user, and one intent is reported once per refractory period whichever recognizer heard it.
+What the session expects (``expect``, from the engine's ``Listen``) is passed to every
+recognizer, and a command or answer that is not expected is dropped here too.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import numpy as np
 from voicecoach.audio import SAMPLE_RATE
 from voicecoach.audio.echo import EchoCanceller, EchoUnavailable
 from voicecoach.audio.gate import FRAME, ReferenceGate
-from voicecoach.engine.events import CommandHeard, Event, MicBack, MicLost
-from voicecoach.speech.recognizer import Detection, Recognizer
+from voicecoach.engine.events import AnswerHeard, CommandHeard, Event, MicBack, MicLost
+from voicecoach.speech.recognizer import Answer, Detection, Recognizer
+from voicecoach.vocabulary import Expectation
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +42,9 @@ class Listener:
         self.gate = gate
         self.echo = echo
         self.heard: list[Detection] = []  # everything accepted, for logs and tests
-        self.rejected: list[Detection] = []  # heard but judged to be the coach's own voice
+        self.rejected: list[Detection | Answer] = []  # judged to be the coach's own voice
+        self.answers: list[Answer] = []  # expected answers accepted
+        self.expectation = Expectation()
         self._mic = np.zeros(0, np.int16)
         self._ref = np.zeros(0, np.int16)
         self._t = 0.0  # audio time of the first buffered sample
@@ -57,6 +62,13 @@ class Listener:
             ref_frame, self._ref = self._ref[:FRAME], self._ref[FRAME:]
             self._frame(frame, ref_frame, self._t)
             self._t += FRAME / 16000
+
+    def expect(self, expectation: Expectation) -> None:
+        """Listen for ``expectation`` from now on, and tell every recognizer."""
+        log.info("listening for %s", expectation)
+        self.expectation = expectation
+        for recognizer in self.recognizers:
+            recognizer.expect(expectation)
 
     @classmethod
     def for_coach(
@@ -80,12 +92,30 @@ class Listener:
             mic = self.echo.process(mic, ref)
         for recognizer in self.recognizers:
             for d in recognizer.accept(mic, t):
-                self._consider(d)
+                if not self._from_user(d):
+                    continue
+                if isinstance(d, Answer):
+                    self._answer(d)
+                else:
+                    self._consider(d)
 
-    def _consider(self, d: Detection) -> None:
+    def _from_user(self, d: Detection | Answer) -> bool:
         if self.gate is not None and not self.gate.allows(d.start, d.end):
             log.info("ignored %r (%s): the coach's own voice", d.phrase, d.backend)
             self.rejected.append(d)
+            return False
+        return True
+
+    def _answer(self, a: Answer) -> None:
+        if self.expectation.parse(a.phrase) != a.value:  # asked before the expectation changed
+            return
+        self.answers.append(a)
+        log.info("heard %r -> answer %r (%s, %.2f)", a.phrase, a.value, a.backend, a.confidence)
+        self.post(AnswerHeard(a.value, a.phrase))
+
+    def _consider(self, d: Detection) -> None:
+        if not self.expectation.allows(d.intent):  # a recognizer that cannot narrow its search
+            log.debug("not listening for %r now", d.phrase)
             return
         if d.end - self._last.get(d.intent, -1e9) < REFRACTORY_S:
             return

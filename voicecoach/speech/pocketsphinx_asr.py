@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from voicecoach.speech.recognizer import Detection, RecognizerUnavailable
-from voicecoach.vocabulary import PHRASES
+from voicecoach.vocabulary import PHRASES, Expectation
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ class PocketsphinxRecognizer:
         self._recent_end = 0.0
         self._origin: float | None = None
         self._pending: tuple[str, float, float] | None = None  # (phrase, start, verify at)
+        self._expectation = Expectation()
         self._decoder.start_utt()
 
     def reset(self) -> None:
@@ -106,8 +107,19 @@ class PocketsphinxRecognizer:
         self._decoder.start_utt()
         self._origin = None
 
+    def expect(self, expectation: Expectation) -> None:
+        """Report only the commands expected (stop and pain always).
+
+        The spotter keeps searching for every phrase (its search is fixed when it is built);
+        hits of commands not expected are dropped. It hears no answers: it spots phrases only.
+        """
+        self._expectation = expectation
+
     def accept(self, pcm: np.ndarray, t: float) -> list[Detection]:
         """Feed a block; a hit is verified once 0.3 s more audio has arrived, then reported."""
+        return [d for d in self._spot(pcm, t) if self._expectation.allows(d.intent)]
+
+    def _spot(self, pcm: np.ndarray, t: float) -> list[Detection]:
         if self._origin is None:
             self._origin = t
         self._recent = np.concatenate([self._recent, pcm])[-RECENT_S * 16000 :]

@@ -12,7 +12,7 @@ from voicecoach.speech.commands.decision import Decider
 from voicecoach.speech.commands.features import CHUNK, FeatureStream
 from voicecoach.speech.commands.model import FRAMES, CommandModel
 from voicecoach.speech.recognizer import Detection, RecognizerUnavailable
-from voicecoach.vocabulary import Intent, phrases_for
+from voicecoach.vocabulary import Expectation, Intent, phrases_for
 
 MODEL = Path(__file__).resolve().parent / "commands.npz"
 PHRASE_S = 0.8  # rough length of a phrase, for the detection's start
@@ -37,6 +37,11 @@ class CommandRecognizer:
         self._samples = 0
         self._origin: float | None = None
         self.last_scores: np.ndarray | None = None  # per intent, for diagnostics
+        self._armed = [True] * len(self._intents)  # per intent: reported when it fires
+
+    def expect(self, expectation: Expectation) -> None:
+        """Report only the commands expected (stop and pain always); the scores are unchanged."""
+        self._armed = [expectation.allows(intent) for intent in self._intents]
 
     def reset(self) -> None:
         """Nothing to forget between phrases: the model is always armed."""
@@ -56,6 +61,8 @@ class CommandRecognizer:
             scores = self.model.scores(window)[0, self._columns]
             self.last_scores = scores
             for fired in self._decider.push(scores):
+                if not self._armed[fired.column]:
+                    continue
                 intent = self._intents[fired.column]
                 confidence = float(1 / (1 + np.exp(-fired.score)))
                 out.append(
