@@ -177,3 +177,27 @@ def test_avoid_commands(tmp_path: Path):
 def test_history_text(tmp_path: Path):
     result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "history"])
     assert result.exit_code == 0 and result.stdout.strip() == "No sessions yet."
+
+
+def test_typed_lines_are_read_for_what_the_coach_listens_for():
+    import io
+
+    from voicecoach.engine.events import AnswerHeard, CommandHeard, NotUnderstood
+    from voicecoach.session.inbox import Inbox
+    from voicecoach.session.textmode import Typed, read_commands
+    from voicecoach.vocabulary import Expectation, Intent, Number
+
+    typed = Typed()
+    assert typed.read("7") == NotUnderstood("7")  # nobody asked for a number
+    assert typed.read("next") == CommandHeard(Intent.NEXT, "next")
+    typed.expect(Expectation(frozenset(), Number(0, 10)))
+    assert typed.read("Seven.") == AnswerHeard(7, "Seven.")
+    assert typed.read("next") == NotUnderstood("next")  # not listened for now
+    assert typed.read("stop") == CommandHeard(Intent.STOP, "stop")  # always
+    inbox = Inbox()
+    read_commands(io.StringIO("7\n\nstop\n"), inbox, typed).join(timeout=20)
+    assert [inbox.get(0), inbox.get(0), inbox.get(0)] == [
+        CommandHeard(Intent.STOP, "stop"),  # the priority lane
+        AnswerHeard(7, "7"),
+        None,
+    ]

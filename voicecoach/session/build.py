@@ -36,7 +36,7 @@ from voicecoach.session.clock import MonotonicClock
 from voicecoach.session.inbox import Inbox
 from voicecoach.session.listener import Listener, MicrophoneEvents
 from voicecoach.session.runner import Speaker, run_session
-from voicecoach.session.textmode import TextSpeaker, read_commands
+from voicecoach.session.textmode import TextSpeaker, Typed, read_commands
 from voicecoach.session.timeline import (
     HeartbeatTimeline,
     LiveTimeline,
@@ -48,6 +48,7 @@ from voicecoach.speech.recognizer import Recognizer
 from voicecoach.speech.tts import EspeakSynth
 from voicecoach.speech.voice import VoiceSpeaker
 from voicecoach.store.protocol import SessionStore
+from voicecoach.vocabulary import Expectation
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ class Session:
 
     ``inbox`` takes events from other threads (a stop over the control socket, SIGTERM);
     ``microphone`` is the live one, if any (for the watchdog); ``warning`` says what the user
-    should know before guidance begins (no microphone: paused).
+    should know before guidance begins (no microphone: paused); ``listeners`` are told what the
+    engine listens for (the microphone's listener, typed lines).
     """
 
     def __init__(
@@ -111,12 +113,14 @@ class Session:
         closers: Sequence[Callable[[], None]] = (),
         microphone: LiveMicrophone | None = None,
         warning: str | None = None,
+        listeners: Sequence[Callable[[Expectation], None]] = (),
     ) -> None:
         self.inbox = inbox
         self.speaker = speaker
         self.timeline = timeline
         self.microphone = microphone
         self.warning = warning
+        self.listeners = list(listeners)
         self._closers = list(closers)
 
     def run(
@@ -128,8 +132,17 @@ class Session:
         """Guide ``routine`` to its end; ``beat`` is called from the loop's own waits."""
         timeline = self.timeline if beat is None else HeartbeatTimeline(self.timeline, beat)
         return run_session(
-            routine, store=store, speaker=self.speaker, timeline=timeline, inbox=self.inbox
+            routine,
+            store=store,
+            speaker=self.speaker,
+            timeline=timeline,
+            inbox=self.inbox,
+            listen=self._listen,
         )
+
+    def _listen(self, expectation: Expectation) -> None:
+        for listen in self.listeners:
+            listen(expectation)
 
     def counters(self) -> dict[str, int]:
         """The live microphone's diagnostics (blocks heard, dropped, flagged); empty otherwise."""
@@ -159,9 +172,12 @@ def build(mode: Mode) -> Session:
     match mode:
         case Text():
             clock = MonotonicClock(mode.time_scale)
+            typed = Typed()
             if mode.typed is not None:
-                read_commands(mode.typed, inbox)
-            return Session(inbox, TextSpeaker(clock, mode.out), LiveTimeline(clock, inbox))
+                read_commands(mode.typed, inbox, typed)
+            speaker = TextSpeaker(clock, mode.out)
+            timeline = LiveTimeline(clock, inbox)
+            return Session(inbox, speaker, timeline, listeners=[typed.expect])
         case Live():
             return _live(mode, inbox)
         case Render() | Replay():
@@ -194,11 +210,13 @@ def _live(mode: Live, inbox: Inbox) -> Session:
     except (AudioDeviceError, OSError, ImportError) as exc:  # no PortAudio: never guide blind
         warning = f"no microphone ({exc}): the session is paused"
         inbox.put(MicLost())
+    typed = Typed()
     if mode.typed is not None:
-        read_commands(mode.typed, inbox)  # the keyboard works beside the voice
+        read_commands(mode.typed, inbox, typed)  # the keyboard works beside the voice
     closers = [reporter.close] if microphone is None else [microphone.close, reporter.close]
     timeline = LiveTimeline(MonotonicClock(), inbox)
-    return Session(inbox, speaker, timeline, closers, microphone, warning)
+    listeners = [listener.expect, typed.expect]
+    return Session(inbox, speaker, timeline, closers, microphone, warning, listeners)
 
 
 def _render(mode: Render | Replay, inbox: Inbox) -> Session:
@@ -213,6 +231,6 @@ def _render(mode: Render | Replay, inbox: Inbox) -> Session:
         timeline = RenderTimeline(
             output, speaker, inbox, listener, RecordedMicrophone(mode.recording), room
         )
-    else:
-        timeline = RenderTimeline(output, speaker, inbox)
+        return Session(inbox, speaker, timeline, [output.close], listeners=[listener.expect])
+    timeline = RenderTimeline(output, speaker, inbox)
     return Session(inbox, speaker, timeline, [output.close])

@@ -7,11 +7,11 @@ import threading
 from collections.abc import Callable
 from typing import TextIO
 
-from voicecoach.engine.events import CommandHeard, NotUnderstood
+from voicecoach.engine.events import AnswerHeard, CommandHeard, Event, NotUnderstood
 from voicecoach.session.clock import Clock
 from voicecoach.session.harness import speech_s
 from voicecoach.session.inbox import Inbox
-from voicecoach.vocabulary import match_intent, normalize
+from voicecoach.vocabulary import Expectation, match_intent, normalize
 
 log = logging.getLogger(__name__)
 
@@ -69,19 +69,46 @@ class TextSpeaker:
         self._out.flush()
 
 
-def read_commands(stream: TextIO, inbox: Inbox) -> threading.Thread:
+class Typed:
+    """How a typed line is read: a command listened for, else the expected answer, else neither.
+
+    ``expect`` is the session's ``Listen`` port, as it is a listener's.
+    """
+
+    def __init__(self) -> None:
+        self.expectation = Expectation()
+
+    def expect(self, expectation: Expectation) -> None:
+        """Read lines for ``expectation`` from now on."""
+        self.expectation = expectation
+
+    def read(self, line: str) -> Event:
+        """The event a typed line stands for."""
+        expectation = self.expectation  # one expectation for the whole line
+        match = match_intent(line)
+        if match is not None and expectation.allows(match.intent):
+            return CommandHeard(match.intent, match.phrase)
+        value = expectation.parse(line)
+        if value is not None:
+            return AnswerHeard(value, line.strip())
+        return NotUnderstood(line)
+
+
+def read_commands(stream: TextIO, inbox: Inbox, typed: Typed | None = None) -> threading.Thread:
     """Read typed lines in the background, so a line typed during a count acts at once.
 
-    End of input only means no more commands: the session carries on.
+    End of input only means no more commands: the session carries on. ``typed`` says how lines
+    are read (by default: every command, no answer).
     """
+    reading = typed or Typed()
 
     def reader() -> None:
         for line in stream:
-            if not normalize(line):
+            if not normalize(line) and reading.expectation.parse(line) is None:
                 continue
-            match = match_intent(line)
-            log.info("typed %r -> %s", line.strip(), match.intent.value if match else "?")
-            inbox.put(CommandHeard(match.intent, match.phrase) if match else NotUnderstood(line))
+            event = reading.read(line)
+            log.info("typed %r -> %s", line.strip(), event)
+            inbox.put(event)
 
     thread = threading.Thread(target=reader, name="stdin-commands", daemon=True)
     thread.start()
