@@ -18,13 +18,16 @@ from training.voices import Voice, render
 from voicecoach.config import ConfigError, Reminder, load
 from voicecoach.routines.loader import load_builtin
 from voicecoach.service.idle import (
+    MATCH,
     FullTranscriber,
     IdleListener,
     IdleRequest,
     best_transcriber,
+    expectation,
     parse,
 )
 from voicecoach.service.whisper import WhisperTranscriber, title_context
+from voicecoach.vocabulary import Choice
 
 ROUTINES = load_builtin().routines
 SILENCE = np.zeros(16000, np.int16)
@@ -42,6 +45,18 @@ def test_parse_finds_a_routine_by_title_or_name_and_nothing_else():
     assert parse("start", ROUTINES, None) is None  # nothing suggested: start what?
     assert parse("start the washing machine", ROUTINES, None) is None
     assert parse("the core of the matter", ROUTINES, None) is None
+
+
+def test_the_idle_request_is_a_choice_among_the_routines():
+    expected = expectation(ROUTINES)
+    assert isinstance(expected.answer, Choice) and expected.answer.cutoff == MATCH
+    # Every routine can be chosen by its title and by its name, and only the routines.
+    assert set(expected.answer_phrases().values()) == set(ROUTINES)
+    for routine in ROUTINES.values():
+        assert expected.parse(routine.title) == routine.id
+        assert expected.parse(routine.id.replace("-", " ")) == routine.id
+    assert expected.parse("car stability") == "core-stability"  # said nearly right
+    assert expected.parse("washing machine") is None
 
 
 # The service's choice (Whisper) and its fallback (pocketsphinx): both are real recognizers.

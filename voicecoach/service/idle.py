@@ -5,14 +5,14 @@ into utterances by energy; each is transcribed freely, by Whisper tiny.en primed
 routine titles (``whisper.py``), or by pocketsphinx's full English language model where Whisper
 is not installed (measured: Whisper heard about twice as many words, neither made a false
 request on everyday speech; docs/benchmarks.md); the text must then ask to start and name a
-routine by its title or its name ("start core stability"). While the coach itself speaks,
-nothing is heard (its own words, "say start to begin", must not start anything), and a short
-tail after it too.
+routine by its title or its name ("start core stability"): the routine is what is listened for
+(``expectation``, a choice among the routines, as a session listens for an answer). While the
+coach itself speaks, nothing is heard (its own words, "say start to begin", must not start
+anything), and a short tail after it too.
 """
 
 from __future__ import annotations
 
-import difflib
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -23,6 +23,7 @@ import numpy as np
 
 from voicecoach.audio import SAMPLE_RATE
 from voicecoach.routines.model import Routine
+from voicecoach.vocabulary import Choice, Expectation
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,11 @@ def _names(routines: Mapping[str, Routine]) -> dict[str, str]:
     return names
 
 
+def expectation(routines: Mapping[str, Routine]) -> Expectation:
+    """What is listened for between sessions: a routine, by a name said nearly right."""
+    return Expectation(frozenset(), Choice(tuple(_names(routines).items()), cutoff=MATCH))
+
+
 def _words(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
 
@@ -82,9 +88,8 @@ def parse(text: str, routines: Mapping[str, Routine], suggested: str | None) -> 
     rest = re.sub(r"\s*(?:routine|please|now)$", "", rest).strip()
     if not rest:
         return IdleRequest("start", suggested) if suggested else None
-    names = _names(routines)
-    best = difflib.get_close_matches(rest, list(names), n=1, cutoff=MATCH)
-    return IdleRequest("start", names[best[0]]) if best else None
+    routine = expectation(routines).parse(rest)
+    return IdleRequest("start", str(routine)) if routine is not None else None
 
 
 class FullTranscriber:
