@@ -219,6 +219,7 @@ def idle_service(tmp_path: Path):
     from voicecoach.config import VoiceSettings
     from voicecoach.routines.loader import load_library
     from voicecoach.service.daemon import Service
+    from voicecoach.service.recognizers import SessionRecognizers
     from voicecoach.speech.tts import EspeakSynth
     from voicecoach.store import Store
 
@@ -230,7 +231,7 @@ def idle_service(tmp_path: Path):
         load_library(None),
         store,
         EspeakSynth(VoiceSettings()),
-        broken_recognizers,
+        SessionRecognizers(broken_recognizers),
         tmp_path / "run" / "control.sock",
     )
     service.control.start()
@@ -360,3 +361,72 @@ def test_stop_is_answered_once_the_session_has_ended(idle_service):
     idle_service._ended("desk-break", "interrupted")
     asker.join(timeout=30)
     assert replies == [{"ok": True, "stopped": "desk-break", "end": "interrupted"}]
+
+
+class CountingRecognizer:
+    """Hears nothing; counts the sessions it started (its real twins: test_recognizers.py)."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.resets = 0
+
+    def accept(self, _pcm, _t: float) -> list:
+        return []
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+def _stop_when_running(path: Path) -> threading.Thread:
+    """Ask for a stop over the socket as soon as a session runs."""
+    from voicecoach.service.control import request
+
+    def stop() -> None:
+        deadline = time.monotonic() + 30
+        while request(path, {"cmd": "status"})["state"] != "session":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        request(path, {"cmd": "stop"}, timeout=30)
+
+    stopper = threading.Thread(target=stop)
+    stopper.start()
+    return stopper
+
+
+def test_sessions_reuse_the_recognizers_built_once_and_reset_them(tmp_path: Path):
+    from voicecoach.config import VoiceSettings
+    from voicecoach.routines.loader import load_library
+    from voicecoach.service.daemon import Service
+    from voicecoach.service.recognizers import SessionRecognizers
+    from voicecoach.speech.tts import EspeakSynth
+    from voicecoach.store import Store
+
+    built: list[list[CountingRecognizer]] = []
+
+    def build() -> list[CountingRecognizer]:
+        built.append([CountingRecognizer(), CountingRecognizer()])
+        return built[-1]
+
+    store = Store.open(tmp_path / "data")
+    service = Service(
+        load_library(None),
+        store,
+        EspeakSynth(VoiceSettings()),
+        SessionRecognizers(build),
+        tmp_path / "run" / "control.sock",
+        input_device="no-such-microphone",  # paused for want of it, until stopped
+    )
+    service.control.start()
+    try:
+        for _ in range(2):
+            stopper = _stop_when_running(service.control.path)
+            service._start("desk-break", None, audio_ok=True)  # returns once it has ended
+            stopper.join(timeout=30)
+    finally:
+        service.control.close()
+    assert len(built) == 1  # built once ...
+    assert [r.resets for r in built[0]] == [2, 2]  # ... and reset for each session
+    ends = [s["end_reason"] for s in store.history()]
+    store.close()
+    assert ends == ["interrupted", "interrupted"]

@@ -36,10 +36,10 @@ from voicecoach.routines.loader import Library
 from voicecoach.service.control import ControlServer, Reply, RequestError, dispatch, error_reply
 from voicecoach.service.idle import IdleListener, IdleRequest, announce, choices
 from voicecoach.service.notify import HealthWatchdog, Notifier
+from voicecoach.service.recognizers import SessionRecognizers
 from voicecoach.session.build import Live, build
 from voicecoach.session.inbox import Inbox
 from voicecoach.session.listener import MicrophoneEvents
-from voicecoach.speech.recognizer import Recognizer
 from voicecoach.speech.tts import EspeakSynth
 from voicecoach.speech.voice import VoiceSpeaker
 from voicecoach.store import Store
@@ -109,7 +109,7 @@ class Service:
         library: Library,
         store: Store,
         synth: EspeakSynth,
-        recognizers: Callable[[], list[Recognizer]],
+        recognizers: SessionRecognizers,
         socket_path: Path,
         output_device: int | str | None = None,
         input_device: int | str | None = None,
@@ -119,7 +119,7 @@ class Service:
         self.library = library
         self.store = store
         self.synth = synth
-        self.make_recognizers = recognizers
+        self.recognizers = recognizers
         self.output_device = output_device
         self.input_device = input_device
         self.status = ServiceState()
@@ -290,6 +290,10 @@ class Service:
             except Exception as exc:
                 self.status.error(f"no listening between sessions: {exc}")
                 self.make_transcriber = None
+        try:  # loaded before READY too, so the first session starts at once
+            self.status.recognizers = [r.name for r in self.recognizers.get()]
+        except Exception as exc:  # tried again when a session is asked for
+            self.status.error(f"the recognizers cannot be loaded: {exc}")
         self._ensure_output()
         self.status.state = "idle"
         self.notifier.ready(f"idle; audio: {self.status.audio}")
@@ -356,8 +360,9 @@ class Service:
     def _session(self, routine_id: str, reply: Future[Reply] | None = None) -> None:
         routine = self.library.routines[routine_id]
         try:
-            recognizers = self.make_recognizers()
-        except Exception as exc:  # a recognizer that loaded at startup fails now: keep serving
+            recognizers = self.recognizers.get()  # built once; the builder resets them
+            self.status.recognizers = [r.name for r in recognizers]
+        except Exception as exc:  # a recognizer that could not load: keep serving
             problem = f"cannot start {routine_id}: {exc}"
             self.status.error(problem)
             _answer(reply, error_reply(problem))
