@@ -93,6 +93,28 @@ def test_the_coach_never_triggers_it():
     assert found == []
 
 
+def _feed(rec: CommandRecognizer, pcm: np.ndarray, t0: float) -> list:
+    found = []
+    for i in range(0, len(pcm), 320):
+        found += rec.accept(pcm[i : i + 320], t0 + i / SAMPLE_RATE)
+    return found
+
+
+def test_after_reset_it_hears_like_a_fresh_recognizer():
+    """Reused for a second session: same detections at the same times as a new one."""
+    user = Voice("flite", "slt", rate=150)
+    stop, next_ = render(user, "stop"), render(user, "next")
+    # The first session ends just after a "stop": its frames, streaks and refractory are live.
+    before = np.concatenate([SILENCE, SILENCE, stop, SILENCE[:4000]])
+    after = np.concatenate([SILENCE, SILENCE, stop, SILENCE, next_, SILENCE, SILENCE])
+    fresh = _feed(CommandRecognizer(), after, 0.0)
+    assert [d.intent for d in fresh] == [Intent.STOP, Intent.NEXT]
+    reused = CommandRecognizer()
+    assert [d.intent for d in _feed(reused, before, 50.0)] == [Intent.STOP]
+    reused.reset()
+    assert _feed(reused, after, 0.0) == fresh
+
+
 def test_listen_reports_a_file_it_cannot_read_and_still_hears_the_others(tmp_path: Path):
     bad = tmp_path / "notes.wav"
     bad.write_text("not audio")

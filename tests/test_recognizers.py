@@ -142,6 +142,20 @@ def test_vosk_english_model():
     assert [d.intent for d in feed(rec, pcm)] == [Intent.NEXT]
 
 
+def test_vosk_after_reset_hears_like_a_fresh_recognizer(korean_model: Path):
+    """A recognizer reused for a second session hears it exactly as a new one would."""
+    from voicecoach.speech.vosk_asr import VoskRecognizer
+
+    before = np.concatenate([SILENCE, espeak("다음", "ko"), SILENCE, espeak("멈춰", "ko")])
+    after = np.concatenate([SILENCE, espeak("멈춰", "ko"), SILENCE, espeak("다음", "ko"), SILENCE])
+    reused = VoskRecognizer(korean_model, "ko")
+    feed(reused, before, 40.0)
+    reused.reset()
+    fresh = feed(VoskRecognizer(korean_model, "ko"), after, 2.0)
+    assert Intent.STOP in [d.intent for d in fresh]
+    assert feed(reused, after, 2.0) == fresh
+
+
 # -- models --------------------------------------------------------------------------------
 def test_missing_model_says_where_it_looked_and_how_to_download(tmp_path: Path, monkeypatch):
     monkeypatch.delenv("VOICECOACH_VOSK_MODEL", raising=False)
@@ -377,3 +391,23 @@ def test_recorded_microphone_is_silent_past_its_end():
     mic = RecordedMicrophone(np.arange(1, 11, dtype=np.int16))
     assert mic.read(8, 4).tolist() == [9, 10, 0, 0]
     assert mic.read(-2, 3).tolist() == [0, 0, 1]
+
+
+def test_pocketsphinx_after_reset_hears_like_a_fresh_recognizer():
+    """Nothing of a session (its audio, its times, the room's cepstral mean) carries over."""
+    from voicecoach.speech.pocketsphinx_asr import PocketsphinxRecognizer
+
+    synth = EspeakSynth()
+    noise = np.random.default_rng(3).normal(0, 2000, 2 * SAMPLE_RATE).astype(np.int16)
+    sessions = [  # a first session in a loud room; one that ends on a command
+        np.concatenate([noise, synth.render("repeat"), SILENCE, synth.render("next")]),
+        np.concatenate([SILENCE, synth.render("stop")]),
+    ]
+    after = np.concatenate([SILENCE, synth.render("stop"), SILENCE, synth.render("stop"), SILENCE])
+    fresh = feed(PocketsphinxRecognizer(), after, 1.0)
+    assert [d.intent for d in fresh] == [Intent.STOP, Intent.STOP]
+    for before in sessions:
+        reused = PocketsphinxRecognizer()
+        feed(reused, before, 40.0)
+        reused.reset()
+        assert feed(reused, after, 1.0) == fresh

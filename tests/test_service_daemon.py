@@ -184,9 +184,21 @@ def test_a_session_feeds_the_watchdog_from_its_own_waits():
     assert len(beats) == count
 
 
-def test_the_coach_says_so_when_a_missing_speaker_appears(monkeypatch):
+class FakeClock:
+    """Monotonic seconds that pass only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_coach_says_so_when_a_missing_speaker_appears():
     from voicecoach.audio.output import AudioDeviceError
-    from voicecoach.service import daemon
+    from voicecoach.audio.playout import Playout
+    from voicecoach.service.output_device import APPEARED, OutputDevice
+    from voicecoach.service.state import ServiceState
 
     attempts = []
 
@@ -198,19 +210,17 @@ def test_the_coach_says_so_when_a_missing_speaker_appears(monkeypatch):
             if len(attempts) < 3:
                 raise AudioDeviceError("no such device")
 
-    monkeypatch.setattr(daemon, "LiveOutput", Appearing)
     said: list[str] = []
-    service = daemon.Service.__new__(daemon.Service)
-    service.output, service.output_device, service.playout = None, None, None
-    service._reopening = daemon.Backoff(daemon.BACKOFF_S)
-    service.status = daemon.ServiceState()
-    service._say = said.append
-    for _ in range(3):
-        service._reopening.next_try = 0.0  # skip the back-off wait
-        ok = service._ensure_output()
-    assert ok and len(attempts) == 3
-    assert said == [daemon.APPEARED]
-    assert service._ensure_output() and said == [daemon.APPEARED]  # only when it appears
+    clock = FakeClock()
+    speaker = OutputDevice(Playout(), None, ServiceState(), said.append, Appearing, clock)
+    assert not speaker.ensure() and speaker.waiting
+    assert not speaker.ensure() and len(attempts) == 1  # too soon: no second attempt yet
+    for _ in range(2):
+        clock.now += 60  # the back-off wait is over
+        ok = speaker.ensure()
+    assert ok and len(attempts) == 3 and not speaker.waiting
+    assert said == [APPEARED]
+    assert speaker.ensure() and said == [APPEARED]  # only when it appears
 
 
 @pytest.fixture
@@ -219,6 +229,7 @@ def idle_service(tmp_path: Path):
     from voicecoach.config import VoiceSettings
     from voicecoach.routines.loader import load_library
     from voicecoach.service.daemon import Service
+    from voicecoach.service.recognizers import SessionRecognizers
     from voicecoach.speech.tts import EspeakSynth
     from voicecoach.store import Store
 
@@ -230,7 +241,7 @@ def idle_service(tmp_path: Path):
         load_library(None),
         store,
         EspeakSynth(VoiceSettings()),
-        broken_recognizers,
+        SessionRecognizers(broken_recognizers),
         tmp_path / "run" / "control.sock",
     )
     service.control.start()
@@ -253,20 +264,20 @@ def test_run_is_answered_with_whether_the_session_started(idle_service):
 
     path = idle_service.control.path
     asker, replies = _ask(path, {"cmd": "run", "routine": "desk-break"})
-    asked = idle_service.requests.get(timeout=10)  # what the main loop takes next
+    asked = idle_service.requests.next(timeout=10)  # what the main loop takes next
     # A second start while the first is not yet answered is refused, not queued for later.
     second = request(path, {"cmd": "run", "routine": "desk-break"})
     assert second == {"ok": False, "error": "a session is starting: desk-break"}
     assert not replies  # no answer before the loop knows
-    idle_service._start(asked.routine, asked.reply, audio_ok=False)
+    idle_service.handle(asked, audio_ok=False)
     asker.join(timeout=30)
     assert replies[0]["ok"] is False
     assert replies[0]["error"].startswith("cannot start desk-break: no audio device")
 
     # Audio is fine but the recognizers fail now: an error reply, and the service goes on.
     asker, replies = _ask(path, {"cmd": "run", "routine": "desk-break"})
-    asked = idle_service.requests.get(timeout=10)
-    idle_service._start(asked.routine, asked.reply, audio_ok=True)
+    asked = idle_service.requests.next(timeout=10)
+    idle_service.handle(asked, audio_ok=True)
     asker.join(timeout=30)
     assert replies == [
         {"ok": False, "error": "cannot start desk-break: the command model file is unreadable"}
@@ -275,20 +286,37 @@ def test_run_is_answered_with_whether_the_session_started(idle_service):
     assert request(path, {"cmd": "status"})["state"] == "starting"
 
 
-def test_status_shows_what_the_audio_callbacks_counted(idle_service):
-    from voicecoach.service.control import request
+def test_status_shows_what_the_audio_callbacks_counted(tmp_path: Path):
+    from voicecoach.audio.playout import Playout
+    from voicecoach.service.control import ControlServer, dispatch, request
+    from voicecoach.service.output_device import OutputDevice
+    from voicecoach.service.requests import Requests
+    from voicecoach.service.state import ServiceState
 
     class CountingMicrophone:  # the counters a microphone that fell behind has kept
         def counters(self) -> dict[str, int]:
             return {"mic_blocks": 900, "mic_dropped": 12, "mic_flagged": 3, "mic_reopened": 1}
 
     class CountingOutput:
+        healthy = True
+
+        def __init__(self, _playout, _device):
+            pass
+
         def counters(self) -> dict[str, int]:
             return {"output_flagged": 4}
 
-    idle_service.output = CountingOutput()
-    idle_service._count(CountingMicrophone())
-    reply = request(idle_service.control.path, {"cmd": "status"})
+    status = ServiceState()
+    speaker = OutputDevice(Playout(), None, status, print, CountingOutput)
+    assert speaker.ensure()
+    status.count(CountingMicrophone().counters(), speaker.counters())
+    requests = Requests({}, status, threading.Event())
+    control = ControlServer(tmp_path / "control.sock", dispatch(requests.handlers()))
+    control.start()
+    try:
+        reply = request(control.path, {"cmd": "status"})
+    finally:
+        control.close()
     assert reply["audio_counters"] == {
         "mic_blocks": 900,
         "mic_dropped": 12,
@@ -296,7 +324,6 @@ def test_status_shows_what_the_audio_callbacks_counted(idle_service):
         "mic_reopened": 1,
         "output_flagged": 4,
     }
-    idle_service.output = None
 
 
 def test_the_session_log_ends_with_the_audio_counters_loud_when_audio_was_lost(caplog):
@@ -310,35 +337,39 @@ def test_the_session_log_ends_with_the_audio_counters_loud_when_audio_was_lost(c
     assert levels[1][0] == "WARNING" and "2 dropped" in levels[1][1]
 
 
-def test_the_service_waits_longer_each_time_the_speaker_is_missing(idle_service, monkeypatch):
+def test_the_service_waits_longer_each_time_the_speaker_is_missing():
     from voicecoach.audio.output import AudioDeviceError
-    from voicecoach.service import daemon
+    from voicecoach.audio.playout import Playout
+    from voicecoach.service.output_device import OutputDevice
+    from voicecoach.service.state import ServiceState
 
-    class Missing:
-        def __init__(self, _playout, _device):
-            raise AudioDeviceError("no such device")
+    def missing(_playout, _device):
+        raise AudioDeviceError("no such device")
 
-    monkeypatch.setattr(daemon, "LiveOutput", Missing)
-    assert not idle_service._ensure_output()
-    assert not idle_service._ensure_output()  # too soon: no second attempt yet
-    waits = [idle_service.status.audio]
+    status = ServiceState()
+    clock = FakeClock()
+    speaker = OutputDevice(Playout(), None, status, print, missing, clock)
+    assert not speaker.ensure()
+    clock.now += 0.5
+    assert not speaker.ensure()  # too soon: no second attempt yet
+    waits = [status.audio]
     for _ in range(7):
-        idle_service._reopening.next_try = 0.0  # as if the wait were over
-        assert not idle_service._ensure_output()
-        waits.append(idle_service.status.audio)
+        clock.now = speaker.reopening.next_try  # the wait is just over
+        assert not speaker.ensure()
+        waits.append(status.audio)
     assert [w.removeprefix("waiting for an audio device (next try in ") for w in waits] == [
         f"{s} s)" for s in (1, 2, 4, 8, 15, 30, 30, 30)
     ]
-    assert idle_service.status.errors == ["no such device"]  # said once, not at every try
+    assert status.errors == ["no such device"]  # said once, not at every try
 
 
 def test_a_stopping_service_refuses_starts_it_has_not_begun(idle_service):
     path = idle_service.control.path
     asker, replies = _ask(path, {"cmd": "run", "routine": "desk-break"})
     deadline = time.monotonic() + 10
-    while idle_service.requests.empty() and time.monotonic() < deadline:
+    while idle_service.requests.queue.empty() and time.monotonic() < deadline:
         time.sleep(0.01)
-    idle_service._refuse_waiting("the service is stopping")
+    idle_service.requests.refuse_waiting("the service is stopping")
     asker.join(timeout=30)
     assert replies == [{"ok": False, "error": "the service is stopping"}]
 
@@ -350,13 +381,84 @@ def test_stop_is_answered_once_the_session_has_ended(idle_service):
 
     path = idle_service.control.path
     inbox = Inbox()
-    idle_service._began("desk-break", inbox)
+    idle_service.requests.began("desk-break", inbox)
     refused = request(path, {"cmd": "run", "routine": "desk-break"})
     assert refused == {"ok": False, "error": "a session is running: desk-break"}
     asker, replies = _ask(path, {"cmd": "stop"})
     assert inbox.get(timeout=10) == Interrupted()  # the session is told ...
     time.sleep(0.2)
     assert not replies  # ... but "stopped" is not claimed until it has ended
-    idle_service._ended("desk-break", "interrupted")
+    idle_service.requests.ended("desk-break", "interrupted")
     asker.join(timeout=30)
     assert replies == [{"ok": True, "stopped": "desk-break", "end": "interrupted"}]
+
+
+class CountingRecognizer:
+    """Hears nothing; counts the sessions it started (its real twins: test_recognizers.py)."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.resets = 0
+
+    def accept(self, _pcm, _t: float) -> list:
+        return []
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+def _stop_when_running(path: Path) -> threading.Thread:
+    """Ask for a stop over the socket as soon as a session runs."""
+    from voicecoach.service.control import request
+
+    def stop() -> None:
+        deadline = time.monotonic() + 30
+        while request(path, {"cmd": "status"})["state"] != "session":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        request(path, {"cmd": "stop"}, timeout=30)
+
+    stopper = threading.Thread(target=stop)
+    stopper.start()
+    return stopper
+
+
+def test_sessions_reuse_the_recognizers_built_once_and_reset_them(tmp_path: Path):
+    from voicecoach.config import VoiceSettings
+    from voicecoach.routines.loader import load_library
+    from voicecoach.service.daemon import Service
+    from voicecoach.service.recognizers import SessionRecognizers
+    from voicecoach.service.requests import QueuedRequest
+    from voicecoach.speech.tts import EspeakSynth
+    from voicecoach.store import Store
+
+    built: list[list[CountingRecognizer]] = []
+
+    def build() -> list[CountingRecognizer]:
+        built.append([CountingRecognizer(), CountingRecognizer()])
+        return built[-1]
+
+    store = Store.open(tmp_path / "data")
+    service = Service(
+        load_library(None),
+        store,
+        EspeakSynth(VoiceSettings()),
+        SessionRecognizers(build),
+        tmp_path / "run" / "control.sock",
+        input_device="no-such-microphone",  # paused for want of it, until stopped
+    )
+    service.control.start()
+    try:
+        for _ in range(2):
+            stopper = _stop_when_running(service.control.path)
+            # Asked by voice (no reply): the call returns once the session has ended.
+            service.handle(QueuedRequest("start", "desk-break"), audio_ok=True)
+            stopper.join(timeout=30)
+    finally:
+        service.control.close()
+    assert len(built) == 1  # built once ...
+    assert [r.resets for r in built[0]] == [2, 2]  # ... and reset for each session
+    ends = [s["end_reason"] for s in store.history()]
+    store.close()
+    assert ends == ["interrupted", "interrupted"]

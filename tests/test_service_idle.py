@@ -120,23 +120,33 @@ def test_reminders_are_read_from_the_config_with_clear_errors(tmp_path: Path):
         load(path)
 
 
-def test_a_reminder_is_announced_once_a_day_and_suggests_its_routine(tmp_path: Path):
-    from voicecoach.service.daemon import Service
+def test_a_reminder_is_announced_once_a_day_and_suggests_its_routine():
+    from voicecoach.service.reminders import SUGGESTION_S, Reminders
+    from voicecoach.service.state import ServiceState
 
     said: list[str] = []
-    service = Service.__new__(Service)  # only the reminder logic: no devices, no socket
-    service.library = load_builtin()
-    service.reminders = [Reminder(8, 30, "desk-break")]
-    service._reminded, service._suggested = {}, None
-    service._say = said.append
+    status = ServiceState()
+    now = [100.0]
+    reminders = Reminders(
+        ROUTINES,
+        [Reminder(8, 30, "desk-break"), Reminder(9, 0, "juggling")],
+        said.append,
+        status,
+        clock=lambda: now[0],
+    )
+    assert status.errors == ["reminder at 09:00: no routine called 'juggling'; it is ignored"]
     day = datetime.datetime(2026, 11, 21, 8, 30, 5)
-    service._remind(day)
-    service._remind(day + datetime.timedelta(seconds=20))  # same minute: not again
-    service._remind(datetime.datetime(2026, 11, 21, 9, 0))
+    reminders.announce_due(day)
+    reminders.announce_due(day + datetime.timedelta(seconds=20))  # same minute: not again
+    reminders.announce_due(datetime.datetime(2026, 11, 21, 9, 0))
     assert said == ["It is time for your Desk break routine. Say start when you are ready."]
-    assert service._suggestion() == "desk-break"
-    service._remind(day + datetime.timedelta(days=1))  # the next day: again
-    assert len(said) == 2
+    assert reminders.suggestion() == "desk-break"
+    now[0] += SUGGESTION_S + 1
+    assert reminders.suggestion() is None  # suggested for a while, not for ever
+    reminders.announce_due(day + datetime.timedelta(days=1))  # the next day: again
+    assert len(said) == 2 and reminders.suggestion() == "desk-break"
+    reminders.forget_suggestion()  # a session started
+    assert reminders.suggestion() is None
 
 
 @pytest.mark.skipif(available() is not None, reason=str(available()))

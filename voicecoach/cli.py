@@ -829,24 +829,24 @@ def serve(
     from voicecoach.service.control import ServiceError, default_socket_path
     from voicecoach.service.daemon import Service
     from voicecoach.service.idle import best_transcriber
-    from voicecoach.speech.backends import choose
+    from voicecoach.service.recognizers import SessionRecognizers
 
     library = _library(settings)  # routines validated before READY
+    # Loaded before READY, once: every session listens with these same recognizers.
+    built = _recognizers(asr, vosk_model, command_model)
     store = _open_store(settings, recover=True)
     try:
         service = Service(
             library,
             store,
             _synth(_voice(settings, None, None, None)),
-            # Raising (not exiting) when they fail later: the service reports it and goes on.
-            lambda: choose(asr, vosk_model, command_model=command_model).recognizers,
+            SessionRecognizers(lambda: built),
             default_socket_path(),
             _device(output_device, settings.config.audio.output_device),
             _device(input_device, settings.config.audio.input_device),
             reminders=settings.config.reminders,
             transcriber=lambda: best_transcriber(library.routines),
         )
-        service.status.recognizers = [r.name for r in _recognizers(asr, vosk_model, command_model)]
         sys.exit(service.run())
     except ServiceError as exc:  # another service runs, or something else is at the socket path
         _fail(str(exc))

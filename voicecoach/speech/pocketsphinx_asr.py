@@ -102,7 +102,19 @@ class PocketsphinxRecognizer:
         self._decoder.start_utt()
 
     def reset(self) -> None:
-        """Restart the search."""
+        """Forget everything heard: afterwards it hears exactly as a freshly built one."""
+        self._decoder.end_utt()
+        # Both decoders adapt their features (cepstral mean) to the room as they hear it.
+        self._decoder.reinit_feat()
+        self._verifier.reinit_feat()
+        self._decoder.start_utt()
+        self._recent = np.zeros(0, np.int16)
+        self._recent_end = 0.0
+        self._origin = None
+        self._pending = None
+
+    def _restart_search(self) -> None:
+        """After a hit: spot the next phrase from here, keeping the audio kept for verifying."""
         self._decoder.end_utt()
         self._decoder.start_utt()
         self._origin = None
@@ -137,7 +149,7 @@ class PocketsphinxRecognizer:
         words = " ".join(hyp.hypstr.split()).split()  # several hits come joined by two spaces
         segments = list(self._decoder.seg())
         start = self._origin + segments[0].start_frame / 100 if segments else end
-        self.reset()
+        self._restart_search()
         # The longest command at the end of the hypothesis, checked once the word has ended.
         for n in range(len(words), 0, -1):
             candidate = " ".join(words[-n:])

@@ -54,7 +54,10 @@ class Recognizer(Protocol):
         ...
 
     def reset(self) -> None:
-        """Forget any utterance in progress (after the coach acted on a detection)."""
+        """Forget everything heard: afterwards it behaves exactly as a freshly built one.
+
+        Called at the start of each session, so recognizers built once serve them all.
+        """
         ...
 
 

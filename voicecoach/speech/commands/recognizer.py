@@ -44,7 +44,13 @@ class CommandRecognizer:
         self._armed = [expectation.allows(intent) for intent in self._intents]
 
     def reset(self) -> None:
-        """Nothing to forget between phrases: the model is always armed."""
+        """Forget all audio heard (window, streaks, refractory, time origin): as if just built."""
+        self.features.reset()
+        self._decider.reset()
+        self._frames.clear()
+        self._samples = 0
+        self._origin = None
+        self.last_scores = None
 
     def accept(self, pcm: np.ndarray, t: float) -> list[Detection]:
         """Feed a block; detections whose decision completed in it."""
