@@ -407,6 +407,9 @@ class CountingRecognizer:
     def reset(self) -> None:
         self.resets += 1
 
+    def expect(self, _expectation) -> None:
+        pass
+
 
 def _stop_when_running(path: Path) -> threading.Thread:
     """Ask for a stop over the socket as soon as a session runs."""
