@@ -25,17 +25,25 @@ def choose(
     vosk_model: Path | None = None,
     language: str = "en",
     command_model: bool = True,
+    personal: Path | None = None,
 ) -> Choice:
-    """Build the recognizers: the command model, plus ``asr`` beside it."""
+    """Build the recognizers: the command model, plus ``asr`` beside it.
+
+    ``personal``: a personal model from enrollment, which then decides the intents it was
+    adapted for (``speech/commands/personal.py``).
+    """
     choice = Choice()
     command_model_on = False
     if command_model:
         try:
             from voicecoach.speech.commands.recognizer import CommandRecognizer  # noqa: PLC0415
 
-            choice.recognizers.append(CommandRecognizer())
+            choice.recognizers.append(CommandRecognizer(personal=personal))
             command_model_on = True
-            choice.reasons.append("every command: the trained command model")
+            choice.reasons.append(
+                "every command: the trained command model"
+                + ("" if personal is None else ", with your personal voice")
+            )
         except RecognizerUnavailable as exc:
             choice.reasons.append(f"command model unavailable: {exc}")
     if asr in ("auto", "vosk"):

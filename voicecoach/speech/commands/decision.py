@@ -71,6 +71,7 @@ def peaks(scores: np.ndarray, consecutive: int) -> np.ndarray:
     aside): what calibration sweeps thresholds over.
     """
     out = np.full(scores.shape, -np.inf)
-    for i in range(consecutive - 1, len(scores)):
-        out[i] = scores[i - consecutive + 1 : i + 1].min(axis=0)
+    if len(scores) >= consecutive:
+        view = np.lib.stride_tricks.sliding_window_view(scores, consecutive, axis=0)
+        out[consecutive - 1 :] = view.min(axis=-1)
     return out

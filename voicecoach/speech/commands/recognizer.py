@@ -11,6 +11,7 @@ from voicecoach.audio import SAMPLE_RATE
 from voicecoach.speech.commands.decision import Decider
 from voicecoach.speech.commands.features import CHUNK, FeatureStream
 from voicecoach.speech.commands.model import FRAMES, CommandModel
+from voicecoach.speech.commands.personal import blend
 from voicecoach.speech.recognizer import Detection, RecognizerUnavailable
 from voicecoach.vocabulary import Expectation, Intent, phrases_for
 
@@ -23,16 +24,26 @@ class CommandRecognizer:
 
     name = "command model"
 
-    def __init__(self, model: Path = MODEL) -> None:
+    def __init__(self, model: Path = MODEL, personal: Path | None = None) -> None:
         try:
             self.model = CommandModel.load(model)
+            self.personal = None if personal is None else CommandModel.load(personal)
             self.features = FeatureStream()
         except (OSError, ImportError, KeyError, ValueError) as exc:
             raise RecognizerUnavailable(f"the command model cannot be loaded: {exc}") from exc
         names = self.model.intents
         self._columns = [self.model.classes.index(n) for n in names]
         self._intents = [Intent(n) for n in names]
-        self._decider = Decider([self.model.thresholds[n] for n in names], self.model.consecutive)
+        thresholds = [self.model.thresholds[n] for n in names]
+        # An enrolled intent is decided by the personal model (its score and threshold).
+        self._mine: list[tuple[int, int]] = []  # (column here, column in the personal model)
+        if self.personal is not None:
+            self.name = "command model (personal)"
+            for column, n in enumerate(names):
+                if n in self.personal.intents:
+                    self._mine.append((column, self.personal.classes.index(n)))
+                    thresholds[column] = self.personal.thresholds[n]
+        self._decider = Decider(thresholds, self.model.consecutive)
         self._frames: collections.deque[np.ndarray] = collections.deque(maxlen=FRAMES)
         self._samples = 0
         self._origin: float | None = None
@@ -65,6 +76,10 @@ class CommandRecognizer:
             end = self._origin + self._samples / SAMPLE_RATE
             window = np.concatenate(self._frames)[None, :]
             scores = self.model.scores(window)[0, self._columns]
+            if self.personal is not None:
+                mine = self.personal.scores(window)[0]
+                for column, theirs in self._mine:
+                    scores[column] = blend(mine[theirs], scores[column])
             self.last_scores = scores
             for fired in self._decider.push(scores):
                 if not self._armed[fired.column]:
