@@ -58,3 +58,24 @@ def install_fake_adapt(monkeypatch: pytest.MonkeyPatch) -> FakeAdapt:
     monkeypatch.setattr(personal, "adapt", fake)
     monkeypatch.setattr(personal, "problem", fake_problem)
     return fake
+
+
+class FakeRoom:
+    """``spoken.Devices`` that hands out prepared takes and writes down what happened."""
+
+    def __init__(self, recordings: list[np.ndarray]) -> None:
+        self.recordings = list(recordings)
+        self.events: list[str] = []
+
+    def say(self, text: str) -> None:
+        self.events.append(f"say: {text}")
+
+    def tone(self) -> None:
+        self.events.append("tone")
+
+    def record(self, seconds: float) -> np.ndarray:
+        self.events.append(f"record {seconds}")
+        return self.recordings.pop(0)
+
+    def close(self) -> None:
+        self.events.append("close")

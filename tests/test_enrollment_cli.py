@@ -166,3 +166,26 @@ def test_doctor_says_whether_a_personal_voice_is_active(data: Path, fake_adapt, 
     assert f"voicecoach --data-dir {data} enroll --from-dir {folder.clips}" in line
     assert code == 1
     assert chosen == [None, folder.model, None]
+
+
+def test_spoken_enrollment_goes_to_the_running_service(data: Path, monkeypatch):
+    asked: list[dict] = []
+
+    def service_request(payload: dict, wait: bool = False) -> dict:
+        asked.append(payload)
+        return {"ok": True, "enrolling": True}
+
+    monkeypatch.setattr("voicecoach.cli._service_request", service_request)
+    code, out, _ = run("--data-dir", str(data), "enroll")
+    assert code == 0 and asked == [{"cmd": "enroll"}]
+    assert out.startswith("The voicecoach service is enrolling your voice")
+
+
+def test_status_says_whether_the_service_hears_a_personal_voice(monkeypatch):
+    line = "Personal voice active (/var/lib/voicecoach/voice/personal.npz)."
+    monkeypatch.setattr(
+        "voicecoach.cli._service_request",
+        lambda payload, wait=False: {"ok": True, "state": "idle", "personal_voice": line},
+    )
+    code, out, _ = run("status")
+    assert code == 0 and f"personal_voice: {line}\n" in out

@@ -11,6 +11,7 @@ import pytest
 
 from tests.enrollment_fakes import (
     FakeAdapt,
+    FakeRoom,
     install_fake_adapt,
     needs_shared,
     stop_files,
@@ -96,24 +97,6 @@ def test_an_empty_or_missing_folder_is_an_error(tmp_path: Path):
 
 
 # -- by voice ------------------------------------------------------------------------------
-class FakeRoom:
-    """``spoken.Devices`` that hands out prepared takes and writes down what happened."""
-
-    def __init__(self, recordings: list[np.ndarray]) -> None:
-        self.recordings = list(recordings)
-        self.events: list[str] = []
-
-    def say(self, text: str) -> None:
-        self.events.append(f"say: {text}")
-
-    def tone(self) -> None:
-        self.events.append("tone")
-
-    def record(self, seconds: float) -> np.ndarray:
-        self.events.append(f"record {seconds}")
-        return self.recordings.pop(0)
-
-
 SILENCE = np.zeros(SAMPLE_RATE, np.int16)
 
 

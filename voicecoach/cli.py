@@ -870,6 +870,14 @@ def enroll(
     elif from_dir is not None:
         _enroll_from_dir(settings, from_dir)
     else:
+        # The service owns the devices: it enrolls, between sessions, into its own data folder.
+        reply = _service_request({"cmd": "enroll"}, wait=True)
+        if reply is not None:
+            click.echo(
+                "The voicecoach service is enrolling your voice: follow what the coach says. "
+                "(voicecoach status shows it; voicecoach stop ends it, changing nothing.)"
+            )
+            return
         _enroll_spoken(settings, input_device, _voice(settings, voice, rate, volume), output_device)
 
 
@@ -1057,22 +1065,32 @@ def serve(
     from voicecoach.service.daemon import Service
     from voicecoach.service.idle import best_transcriber
     from voicecoach.service.recognizers import SessionRecognizers
+    from voicecoach.speech.backends import choose
 
     library = _library(settings)  # routines validated before READY
-    # Loaded before READY, once: every session listens with these same recognizers.
+    voice = _voice_folder(settings)
+    # Loaded before READY, once: every session listens with these same recognizers, until the
+    # personal voice changes (an enrollment): then they are built again, with it.
     built = _recognizers(asr, vosk_model, command_model, _personal_model(settings))
+
+    def rebuild() -> list[Recognizer]:
+        personal = _personal_model(settings)
+        return choose(asr, vosk_model, command_model=command_model, personal=personal).recognizers
+
     store = _open_store(settings, recover=True)
     try:
         service = Service(
             library,
             store,
             _synth(_voice(settings, None, None, None)),
-            SessionRecognizers(lambda: built),
+            SessionRecognizers(rebuild, built, voice.model_stamp),
             default_socket_path(),
             _device(output_device, settings.config.audio.output_device),
             _device(input_device, settings.config.audio.input_device),
             reminders=settings.config.reminders,
             transcriber=lambda: best_transcriber(library.routines),
+            voice=voice,
+            adapt_again=_adapt_again(settings),
         )
         sys.exit(service.run())
     except ServiceError as exc:  # another service runs, or something else is at the socket path
@@ -1126,7 +1144,16 @@ def status(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(reply, indent=2))
         return
-    keys = ("state", "session", "audio", "microphone", "recognizers", "last_errors", "uptime_s")
+    keys = (
+        "state",
+        "session",
+        "audio",
+        "microphone",
+        "recognizers",
+        "personal_voice",
+        "last_errors",
+        "uptime_s",
+    )
     for key in keys:
         click.echo(f"{key}: {reply.get(key)}")
     from voicecoach.audio import counters as audio_counters

@@ -179,6 +179,17 @@ class VoiceFolder:
             return "no personal voice"
         return personal.problem(self.model)
 
+    def model_stamp(self) -> tuple[int, int] | None:
+        """The personal model file's modification time and size; None without one.
+
+        A change means the model was adapted again or removed (the service rebuilds then).
+        """
+        try:
+            found = self.model.stat()
+        except OSError:
+            return None
+        return found.st_mtime_ns, found.st_size
+
     def active_model(self) -> Path | None:
         """The personal model to listen with, or None (then the general model is used)."""
         return self.model if self.model_problem() is None else None
