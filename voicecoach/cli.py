@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from voicecoach import config
     from voicecoach.config import VoiceSettings
+    from voicecoach.enrollment.folder import VoiceFolder
     from voicecoach.routines.loader import Library
     from voicecoach.routines.model import Exercise, Routine
     from voicecoach.speech.recognizer import Recognizer
@@ -300,9 +301,14 @@ def _open_store(settings: Settings, recover: bool = False) -> Store:
 
 def _restore_command(settings: Settings) -> str:
     """The restore command for this data folder, exactly, as the user who owns the folder."""
-    command = "voicecoach restore"
+    return _command_for(settings, "restore")
+
+
+def _command_for(settings: Settings, args: str) -> str:
+    """``voicecoach ARGS`` on this data folder, exactly, as the user who owns the folder."""
+    command = f"voicecoach {args}"
     if os.environ.get("VOICECOACH_DATA_DIR") or settings.data_dir != paths.data_dir():
-        command = f"voicecoach --data-dir {shlex.quote(str(settings.data_dir))} restore"
+        command = f"voicecoach --data-dir {shlex.quote(str(settings.data_dir))} {args}"
     try:
         owner = settings.data_dir.stat().st_uid
         if owner != os.geteuid():  # the service's /var/lib/voicecoach
@@ -407,15 +413,43 @@ def listen_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return recognizer_options(command)
 
 
-def _recognizers(asr: str, vosk_model: Path | None, command_model: bool) -> list[Recognizer]:
+def _recognizers(
+    asr: str, vosk_model: Path | None, command_model: bool, personal: Path | None
+) -> list[Recognizer]:
     from voicecoach.speech.backends import choose
     from voicecoach.speech.recognizer import RecognizerUnavailable
 
     try:
-        choice = choose(asr, vosk_model, command_model=command_model)
+        choice = choose(asr, vosk_model, command_model=command_model, personal=personal)
     except RecognizerUnavailable as exc:
         _fail(str(exc))
     return choice.recognizers
+
+
+def _voice_folder(settings: Settings) -> VoiceFolder:
+    from voicecoach.enrollment.folder import VoiceFolder
+
+    return VoiceFolder(settings.data_dir)
+
+
+def _adapt_again(settings: Settings) -> str:
+    """The command that adapts the personal model to the takes kept in the data folder."""
+    clips = _voice_folder(settings).clips
+    return _command_for(settings, f"enroll --from-dir {shlex.quote(str(clips))}")
+
+
+def _personal_model(settings: Settings) -> Path | None:
+    """The personal model to listen with, or None; a warning says why one is not used."""
+    folder = _voice_folder(settings)
+    if not folder.model.is_file():
+        return None
+    problem = folder.model_problem()
+    if problem is not None:
+        log.warning(
+            "personal voice not used: %s; adapt it again: %s", problem, _adapt_again(settings)
+        )
+        return None
+    return folder.model
 
 
 def _voice(
@@ -545,13 +579,15 @@ def run(
             synth = _synth(_voice(settings, voice, rate, volume))
             how = Render(synth, audio_out)
             if recording is not None:
-                recognizers = _recognizers(asr, vosk_model, command_model)
+                recognizers = _recognizers(
+                    asr, vosk_model, command_model, _personal_model(settings)
+                )
                 how = Replay(synth, audio_out, recording, recognizers, room_echo_db)
         else:
             how = Live(
                 _synth(_voice(settings, voice, rate, volume)),
                 playout,
-                _recognizers(asr, vosk_model, command_model),
+                _recognizers(asr, vosk_model, command_model, _personal_model(settings)),
                 _device(input_device, settings.config.audio.input_device),
                 typed=sys.stdin,  # the keyboard works beside the voice
             )
@@ -692,8 +728,13 @@ def doctor(
         report(True, f"microphone: level {20 * np.log10(rms / 32768):.0f} dBFS over 0.5 s")
     except Exception as exc:  # PortAudio missing, no input device, device busy
         report(False, f"microphone: {exc}")
+    from voicecoach.enrollment.summary import voice_state
+
+    state = voice_state(_voice_folder(settings), _adapt_again(settings))
+    report(state.active or not state.enrolled, f"personal voice: {state.line}")
     try:
-        choice = choose(asr, vosk_model, command_model=command_model)
+        personal = _voice_folder(settings).model if state.active else None
+        choice = choose(asr, vosk_model, command_model=command_model, personal=personal)
         for reason in choice.reasons:
             report("unavailable" not in reason, f"recognition: {reason}")
     except RecognizerUnavailable as exc:
@@ -706,9 +747,22 @@ def doctor(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--personal/--no-personal",
+    default=False,
+    show_default=True,
+    help="Listen with your personal voice (see: voicecoach enroll) instead of the general model.",
+)
 @recognizer_options
+@click.pass_obj
 def listen_command(
-    files: tuple[Path, ...], as_json: bool, asr: str, vosk_model: Path | None, command_model: bool
+    settings: Settings,
+    files: tuple[Path, ...],
+    as_json: bool,
+    personal: bool,
+    asr: str,
+    vosk_model: Path | None,
+    command_model: bool,
 ) -> None:
     """What the coach would hear in recordings: each command, when, and how sure.
 
@@ -716,6 +770,13 @@ def listen_command(
     path as a session's microphone while the coach is silent. Exits 1 if a file could not be
     read (the others are still heard).
     """
+    personal_model = None
+    if personal:
+        folder = _voice_folder(settings)
+        problem = folder.model_problem()
+        if problem is not None:
+            _fail(f"--personal: {problem}.", "Enroll first: voicecoach enroll")
+        personal_model = folder.model
     from voicecoach.audio import SAMPLE_RATE
     from voicecoach.audio.replay import load_input
     from voicecoach.session.listener import hear
@@ -731,7 +792,7 @@ def listen_command(
             continue
         entry["seconds"] = round(len(pcm) / SAMPLE_RATE, 2)
         # Fresh recognizers for every file: each recording starts from silence.
-        for d in hear(_recognizers(asr, vosk_model, command_model), pcm):
+        for d in hear(_recognizers(asr, vosk_model, command_model, personal_model), pcm):
             entry["heard"].append(
                 {
                     "intent": d.intent.value,
@@ -756,6 +817,180 @@ def listen_command(
                     f"({h['recognizer']}, {h['confidence']:.2f})"
                 )
     sys.exit(1 if any(e["error"] for e in results) else 0)
+
+
+ENROLL_NEEDS_DEVICES = (
+    "spoken enrollment needs a speaker and a microphone ({problem}); without them, enroll "
+    "from recordings: voicecoach enroll --from-dir DIR (DIR/that_hurts/1.wav, DIR/stop/1.wav, ...)"
+)
+
+
+@cli.command()
+@click.option(
+    "--from-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Enroll from recordings instead: DIR/<phrase>/*.wav, a folder per phrase with _ for "
+    "spaces (that_hurts, stop, ...).",
+)
+@click.option("--status", "show_status", is_flag=True, help="Show what is enrolled, and where.")
+@click.option("--remove", is_flag=True, help="Delete your takes and your personal voice.")
+@click.option("--input-device", help="Microphone: index or name fragment.")
+@voice_options
+@click.pass_obj
+def enroll(
+    settings: Settings,
+    from_dir: Path | None,
+    show_status: bool,
+    remove: bool,
+    input_device: str | None,
+    voice: str | None,
+    rate: int | None,
+    volume: int | None,
+    output_device: str | None,
+) -> None:
+    """Teach the coach your voice, so it hears your commands more reliably.
+
+    The coach asks for each command five times; say it after the tone. Takes that are too
+    quiet, noisy or cut off are asked for again. Then the command model is adapted to your
+    voice on this device (it takes a while) and says how well it now hears each command.
+    Your takes and the personal model stay in the data folder (DATA_DIR/voice/) and never
+    leave the device; --remove deletes them.
+    """
+    chosen = [
+        name
+        for name, on in (("--from-dir", from_dir), ("--status", show_status), ("--remove", remove))
+        if on
+    ]
+    if len(chosen) > 1:
+        raise click.UsageError(f"{' and '.join(chosen)} cannot be used together.")
+    if show_status:
+        _enroll_status(settings)
+    elif remove:
+        _enroll_remove(settings)
+    elif from_dir is not None:
+        _enroll_from_dir(settings, from_dir)
+    else:
+        # The service owns the devices: it enrolls, between sessions, into its own data folder.
+        reply = _service_request({"cmd": "enroll"}, wait=True)
+        if reply is not None:
+            click.echo(
+                "The voicecoach service is enrolling your voice: follow what the coach says. "
+                "(voicecoach status shows it; voicecoach stop ends it, changing nothing.)"
+            )
+            return
+        _enroll_spoken(settings, input_device, _voice(settings, voice, rate, volume), output_device)
+
+
+def _enroll_status(settings: Settings) -> None:
+    from voicecoach.enrollment.summary import status_lines
+
+    _appliance_note(settings, "enroll --status")
+    for line in status_lines(_voice_folder(settings), _adapt_again(settings)):
+        click.echo(line)
+
+
+def _enroll_remove(settings: Settings) -> None:
+    folder = _voice_folder(settings)
+    takes = sum(len(clips) for clips in folder.enrolled_clips().values())
+    try:
+        deleted = folder.remove()
+    except OSError as exc:
+        _fail(f"cannot delete {folder.path}: {exc}")
+    if not deleted:
+        click.echo(f"No personal voice to remove in {folder.path}.")
+        _appliance_note(settings, "enroll --remove")
+        return
+    what = {
+        folder.clips: f"{takes} take{'s' * (takes != 1)} ({folder.clips})",
+        folder.model: f"the personal model ({folder.model})",
+        folder.status_file: f"the enrollment status ({folder.status_file})",
+    }
+    click.echo(f"Deleted {', '.join(what[p] for p in deleted)}.")
+    click.echo("The general model is used from now on.")
+
+
+def _enroll_from_dir(settings: Settings, directory: Path) -> None:
+    from voicecoach.enrollment.adaptation import recall_sentences
+    from voicecoach.enrollment.from_dir import EnrollError, Refused, enroll_from_dir
+    from voicecoach.speech.recognizer import RecognizerUnavailable
+
+    def refused(take: Refused) -> None:
+        click.echo(f"{take.path}: refused: {take.reason}", err=True)
+
+    _appliance_note(settings, "enroll --from-dir DIR")
+    folder = _voice_folder(settings)
+    try:
+        enrollment = enroll_from_dir(directory, folder, refused)
+    except (EnrollError, RecognizerUnavailable) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write {folder.path}: {exc}")
+    takes = sum(r.takes for r in enrollment.phrases.values())
+    click.echo(
+        f"Enrolled {len(enrollment.phrases)} phrase{'s' * (len(enrollment.phrases) != 1)} "
+        f"from {takes} take{'s' * (takes != 1)} in {enrollment.seconds:.1f} s; kept in "
+        f"{folder.path}."
+    )
+    for sentence in recall_sentences(enrollment):
+        click.echo(sentence)
+
+
+def _input_problem(device: int | str | None) -> str | None:
+    """Why no microphone can be opened here, or None."""
+    try:
+        import sounddevice
+    except OSError as exc:
+        return f"PortAudio is not available ({exc})"
+    try:
+        sounddevice.query_devices(device, kind="input")
+    except Exception:  # PortAudioError or ValueError: no such (default) input device
+        return "no microphone found" if device is None else f"no input device {device!r}"
+    return None
+
+
+def _enroll_spoken(
+    settings: Settings,
+    input_device: str | None,
+    voice: VoiceSettings,
+    output_device: str | None,
+) -> None:
+    from voicecoach.audio.output import AudioDeviceError, LiveOutput
+    from voicecoach.audio.playout import Playout
+    from voicecoach.enrollment.live import LiveDevices
+    from voicecoach.enrollment.spoken import enroll_spoken
+    from voicecoach.speech.recognizer import RecognizerUnavailable
+
+    device_out = _device(output_device, settings.config.audio.output_device)
+    device_in = _device(input_device, settings.config.audio.input_device)
+    problem = _audio_output_problem(device_out) or _input_problem(device_in)
+    if problem is not None:
+        _fail(ENROLL_NEEDS_DEVICES.format(problem=problem.rstrip(".")))
+    synth = _synth(voice)
+    playout = Playout()
+    folder = _voice_folder(settings)
+    try:
+        output = LiveOutput(playout, device_out)
+    except AudioDeviceError as exc:
+        _fail(ENROLL_NEEDS_DEVICES.format(problem=exc))
+    try:
+        output.wait_flowing()
+        devices = LiveDevices(synth, playout, output.latency_s(), device_in, on_say=click.echo)
+        try:
+            enrollment = enroll_spoken(devices, folder)
+        finally:
+            devices.close()
+    except KeyboardInterrupt:
+        click.echo("Enrollment stopped; nothing has changed.", err=True)
+        sys.exit(130)
+    except (AudioDeviceError, RecognizerUnavailable) as exc:
+        _fail(f"enrollment stopped: {exc}; nothing has changed")
+    except OSError as exc:
+        _fail(f"cannot write {folder.path}: {exc}")
+    finally:
+        output.close()
+    if enrollment is None:
+        sys.exit(1)
+    click.echo(f"Kept in {folder.path}.")
 
 
 @cli.group()
@@ -830,22 +1065,32 @@ def serve(
     from voicecoach.service.daemon import Service
     from voicecoach.service.idle import best_transcriber
     from voicecoach.service.recognizers import SessionRecognizers
+    from voicecoach.speech.backends import choose
 
     library = _library(settings)  # routines validated before READY
-    # Loaded before READY, once: every session listens with these same recognizers.
-    built = _recognizers(asr, vosk_model, command_model)
+    voice = _voice_folder(settings)
+    # Loaded before READY, once: every session listens with these same recognizers, until the
+    # personal voice changes (an enrollment): then they are built again, with it.
+    built = _recognizers(asr, vosk_model, command_model, _personal_model(settings))
+
+    def rebuild() -> list[Recognizer]:
+        personal = _personal_model(settings)
+        return choose(asr, vosk_model, command_model=command_model, personal=personal).recognizers
+
     store = _open_store(settings, recover=True)
     try:
         service = Service(
             library,
             store,
             _synth(_voice(settings, None, None, None)),
-            SessionRecognizers(lambda: built),
+            SessionRecognizers(rebuild, built, voice.model_stamp),
             default_socket_path(),
             _device(output_device, settings.config.audio.output_device),
             _device(input_device, settings.config.audio.input_device),
             reminders=settings.config.reminders,
             transcriber=lambda: best_transcriber(library.routines),
+            voice=voice,
+            adapt_again=_adapt_again(settings),
         )
         sys.exit(service.run())
     except ServiceError as exc:  # another service runs, or something else is at the socket path
@@ -899,7 +1144,16 @@ def status(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(reply, indent=2))
         return
-    keys = ("state", "session", "audio", "microphone", "recognizers", "last_errors", "uptime_s")
+    keys = (
+        "state",
+        "session",
+        "audio",
+        "microphone",
+        "recognizers",
+        "personal_voice",
+        "last_errors",
+        "uptime_s",
+    )
     for key in keys:
         click.echo(f"{key}: {reply.get(key)}")
     from voicecoach.audio import counters as audio_counters

@@ -15,6 +15,8 @@ as ``voicecoach run`` runs them; the control socket thread only reads state or p
 - ``idle_listening.IdleListening``: the microphone and transcriber between sessions;
 - ``reminders.Reminders``: announcements at their times, and what they suggest;
 - ``sessions.SessionRunner``: one session, with the recognizers built once;
+- ``enrolling.EnrollmentRunner``: spoken enrollment between sessions, then the recognizers
+  built again with the personal voice;
 - ``state.ServiceState``: what ``status`` shows.
 """
 
@@ -30,10 +32,14 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+from voicecoach.audio.output import LATENCY_S
 from voicecoach.audio.playout import Playout
 from voicecoach.config import Reminder
+from voicecoach.enrollment.folder import VoiceFolder
+from voicecoach.enrollment.live import LiveDevices
 from voicecoach.routines.loader import Library
 from voicecoach.service.control import ControlServer, Reply, dispatch, error_reply
+from voicecoach.service.enrolling import EnrollmentRunner, Room
 from voicecoach.service.idle import choices
 from voicecoach.service.idle_listening import IdleListening, Transcribe
 from voicecoach.service.notify import HealthWatchdog, Notifier
@@ -66,6 +72,8 @@ class Service:
         input_device: int | str | None = None,
         reminders: tuple[Reminder, ...] = (),
         transcriber: Callable[[], Transcribe] | None = None,
+        voice: VoiceFolder | None = None,
+        adapt_again: str = "voicecoach enroll",
     ) -> None:
         self.library = library
         self.synth = synth
@@ -100,7 +108,35 @@ class Service:
             self.watchdog,
             self.notifier,
         )
+        self.input_device = input_device
+        self.voice = voice
+        self.enrollment = (
+            None
+            if voice is None
+            else EnrollmentRunner(
+                voice,
+                self._open_room,
+                recognizers,
+                self.requests,
+                self.status,
+                lambda: self.watchdog.beat(mic_ok=True, engine_ticked=True),
+                adapt_again,
+            )
+        )
+        self._voice_stamp: object = None
         self.control = ControlServer(socket_path, dispatch(self.requests.handlers()))
+
+    def _open_room(self) -> Room:
+        return LiveDevices(self.synth, self.playout, LATENCY_S, self.input_device)
+
+    def _note_voice(self) -> None:
+        """Keep ``status`` saying whether a personal voice is active (checked when it changes)."""
+        if self.voice is None or self.enrollment is None:
+            return
+        stamp = (self.voice.model_stamp(), self.voice.clips.exists())
+        if stamp != self._voice_stamp:
+            self._voice_stamp = stamp
+            self.enrollment.note_voice()
 
     def say(self, text: str) -> None:
         """Speak ``text`` outside a session (a reminder, the routines, the speaker is back)."""
@@ -118,6 +154,7 @@ class Service:
             self.status.recognizers = [r.name for r in self.recognizers.get()]
         except Exception as exc:  # tried again when a session is asked for
             self.status.error(f"the recognizers cannot be loaded: {exc}")
+        self._note_voice()
         self.output.ensure()
         self.status.state = "idle"
         self.notifier.ready(f"idle; audio: {self.status.audio}")
@@ -129,6 +166,7 @@ class Service:
                     self.idle.open()
                     self.reminders.announce_due(datetime.datetime.now())
                 self.status.count(self.idle.counters(), self.output.counters())
+                self._note_voice()
                 # Healthy: audio flows, or the wait for a device is progressing (bounded back-off).
                 healthy = (audio_ok or self.output.waiting) and self.idle.progressing
                 self.watchdog.beat(mic_ok=healthy, engine_ticked=True)
@@ -149,6 +187,28 @@ class Service:
             self.say(choices(self.library.routines))
         elif asked.kind == "start" and asked.routine is not None:
             self._start(asked.routine, asked.reply, audio_ok)
+        elif asked.kind == "enroll":
+            self._enroll(asked.reply, audio_ok)
+
+    def _enroll(self, reply: Future[Reply] | None, audio_ok: bool) -> None:
+        problem = None
+        if self.stopping.is_set():
+            problem = "the service is stopping"
+        elif self.enrollment is None:
+            problem = "this service keeps no voice folder"
+        elif not audio_ok:
+            problem = f"cannot enroll: no audio device; {self.status.audio}"
+        if problem is not None or self.enrollment is None:
+            self.requests.ended_enrolling()
+            self.status.error(str(problem))
+            answer(reply, error_reply(str(problem)))
+            return
+        self.reminders.forget_suggestion()
+        self.idle.close()  # enrollment records the microphone itself
+        self.notifier.status("enrolling a voice")
+        self.enrollment.run(reply)
+        self._voice_stamp = None  # show what enrollment left
+        self._note_voice()
 
     def _start(self, routine: str, reply: Future[Reply] | None, audio_ok: bool) -> None:
         if reply is not None and not reply.set_running_or_notify_cancel():

@@ -25,7 +25,7 @@ from voicecoach.session.inbox import Inbox
 class QueuedRequest:
     """What the main loop is asked to do, by voice or over the control socket."""
 
-    kind: str  # "start" a routine, or "list" the routines aloud
+    kind: str  # "start" a routine, "list" the routines aloud, or "enroll" the user's voice
     routine: str | None = None
     reply: Future[Reply] | None = None  # told whether it started (None: asked by voice)
 
@@ -50,10 +50,16 @@ class Requests:
         self._starting: str | None = None  # a start asked over the socket, not yet answered
         self._stopped: list[Future[Reply]] = []  # stop requests waiting for the session's end
         self._inbox: Inbox | None = None  # the running session's
+        self._enrolling: threading.Event | None = None  # set: stop the running enrollment
 
     def handlers(self) -> dict[str, Handler]:
         """The control socket's commands."""
-        return {"status": self.status_request, "run": self.run_request, "stop": self.stop_request}
+        return {
+            "status": self.status_request,
+            "run": self.run_request,
+            "stop": self.stop_request,
+            "enroll": self.enroll_request,
+        }
 
     def next(self, timeout: float) -> QueuedRequest | None:
         """The next request, or None after ``timeout`` seconds without one."""
@@ -75,15 +81,32 @@ class Requests:
         if self.stopping.is_set():
             raise RequestError("the service is stopping")
         with self._lock:
-            if self.status.session is not None:
-                raise RequestError(f"a session is running: {self.status.session}")
-            if self._starting is not None:
-                raise RequestError(f"a session is starting: {self._starting}")
+            self._refuse_if_busy()
             self._starting = routine
         reply: Future[Reply] = Future()
         reply.add_done_callback(lambda _f: self._answered())
         self.queue.put(QueuedRequest("start", routine, reply))
         return reply
+
+    def enroll_request(self, _request: dict[str, Any]) -> Future[Reply]:
+        """Answered by the main loop once spoken enrollment has begun (or why it cannot)."""
+        if self.stopping.is_set():
+            raise RequestError("the service is stopping")
+        with self._lock:
+            self._refuse_if_busy()
+            self._enrolling = threading.Event()  # from now on, no session starts
+        reply: Future[Reply] = Future()
+        self.queue.put(QueuedRequest("enroll", reply=reply))
+        return reply
+
+    def _refuse_if_busy(self) -> None:
+        """A session or an enrollment runs or is starting: say which (the lock is held)."""
+        if self.status.session is not None:
+            raise RequestError(f"a session is running: {self.status.session}")
+        if self._enrolling is not None:
+            raise RequestError("your voice is being enrolled; ask again once that has ended")
+        if self._starting is not None:
+            raise RequestError(f"a session is starting: {self._starting}")
 
     def _answered(self) -> None:
         with self._lock:
@@ -93,6 +116,9 @@ class Requests:
         """Answered once the session has ended and been recorded, or at once if none runs."""
         with self._lock:
             inbox = self._inbox
+            if self._enrolling is not None:
+                self._enrolling.set()  # it stops at its next step, changing nothing
+                return {"stopped": "enrollment"}
             if inbox is None:
                 return {"stopped": None}
             reply: Future[Reply] = Future()
@@ -121,15 +147,31 @@ class Requests:
         for waiter in stopped:
             answer(waiter, {"stopped": routine_id, "end": reason})
 
+    def began_enrolling(self) -> threading.Event:
+        """Spoken enrollment runs: the event a stop sets."""
+        with self._lock:
+            if self._enrolling is None:  # asked by the main loop itself, not the socket
+                self._enrolling = threading.Event()
+            self.status.state = "enrolling"
+            return self._enrolling
+
+    def ended_enrolling(self) -> None:
+        """Enrollment is over: idle again."""
+        with self._lock:
+            self._enrolling = None
+            self.status.state = "idle"
+
     def interrupt(self) -> None:
-        """End the running session, if any (recorded as interrupted).
+        """End the running session or enrollment, if any (a session is recorded as interrupted).
 
         Called from a signal handler, in the main loop's thread: it takes no lock, which that
         thread may hold already.
         """
-        inbox = self._inbox
+        inbox, enrolling = self._inbox, self._enrolling
         if inbox is not None:
             inbox.put(Interrupted())
+        if enrolling is not None:
+            enrolling.set()
 
     def refuse_waiting(self, why: str) -> None:
         """Answer every request not yet taken with an error saying ``why``."""

@@ -22,6 +22,7 @@ class ServiceState:
     audio: str = "not open"
     microphone: str = "closed"
     recognizers: list[str] = field(default_factory=list)
+    personal_voice: str = "not checked yet"  # whether the recognizers hear a personal voice
     errors: list[str] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=audio_counters.combined)
     started: float = field(default_factory=time.monotonic)
@@ -34,6 +35,7 @@ class ServiceState:
             "audio": self.audio,
             "microphone": self.microphone,
             "recognizers": self.recognizers,
+            "personal_voice": self.personal_voice,
             "last_errors": self.errors[-5:],
             "audio_counters": self.counters,
             "uptime_s": round(time.monotonic() - self.started),
