@@ -22,7 +22,7 @@ import numpy as np
 
 from training import corpus, evalsets
 from training.phrases import negative_words
-from training.voices import render, trim, training_voices
+from training.voices import render, training_voices, trim
 from voicecoach.speech.commands.features import FeatureStream, embed_clip
 from voicecoach.speech.commands.personal import NEGATIVES
 
@@ -40,9 +40,13 @@ def _sources(part: str, seed: int) -> dict[str, np.ndarray]:
     talk = [corpus.load(c) for c in corpus.select("_speech_", (part,))]
     voices = training_voices(np.random.default_rng(seed + 1), 3, ["espeak", "flite"])
     texts = list(corpus.texts(part))[:SENTENCES]
-    read = [evalsets._levelled(rng, render(voices[i % len(voices)], s)) for i, s in enumerate(texts)]
+    read = [
+        evalsets._levelled(rng, render(voices[i % len(voices)], s)) for i, s in enumerate(texts)
+    ]
     out = {
-        "other people's words": evalsets._join(rng, [evalsets._levelled(rng, w) for w in words if w.size], 0.5, 1.0),
+        "other people's words": evalsets._join(
+            rng, [evalsets._levelled(rng, w) for w in words if w.size], 0.5, 1.0
+        ),
         "other people's sentences": evalsets._join(rng, talk, 0.3, 0.6),
         "noise": np.concatenate(noise),
         "synthetic voices reading": evalsets._join(rng, [p for p in read if p.size], 0.3, 0.9),
@@ -75,6 +79,7 @@ def build(out: Path, seed: int = 31) -> dict[str, float]:
 
 
 def main() -> None:
+    """Build the pack from the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=NEGATIVES)
     parser.add_argument("--seed", type=int, default=31)

@@ -21,7 +21,9 @@ def adapt_and_keep(
     """
     new_model = folder.new_model_path()
     try:
-        adaptation = personal.adapt(takes, new_model, seed=seed)
+        commands = {p: clips for p, clips in takes.items() if p != personal.ORDINARY}
+        other = takes.get(personal.ORDINARY, ())
+        adaptation = personal.adapt(commands, new_model, other=other, seed=seed)
         folder.save_takes(takes)
         folder.install_model(adaptation.path_written or new_model)
     finally:

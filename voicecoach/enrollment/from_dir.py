@@ -22,6 +22,7 @@ from voicecoach.enrollment.folder import (
     phrase_of_folder,
 )
 from voicecoach.enrollment.takes import TakeChecker
+from voicecoach.speech.commands.personal import ORDINARY
 from voicecoach.vocabulary import PHRASES
 
 
@@ -38,7 +39,7 @@ class Refused:
 
 
 def _known_phrases() -> str:
-    return ", ".join(clip_folder_name(p) for p in PHRASES)
+    return ", ".join(clip_folder_name(p) for p in [*PHRASES, ORDINARY])
 
 
 def phrase_folders(directory: Path) -> dict[str, Path]:
@@ -50,7 +51,7 @@ def phrase_folders(directory: Path) -> dict[str, Path]:
         if folder.name.startswith("."):
             continue
         phrase = phrase_of_folder(folder.name)
-        if phrase not in PHRASES:
+        if phrase not in PHRASES and phrase != ORDINARY:
             raise EnrollError(
                 f"{folder}: '{folder.name}' is not a command phrase; "
                 f"the folders must be named after these: {_known_phrases()}"

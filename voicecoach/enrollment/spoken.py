@@ -15,7 +15,12 @@ from voicecoach.audio import SAMPLE_RATE
 from voicecoach.enrollment.adaptation import adapt_and_keep, recall_sentences
 from voicecoach.enrollment.folder import Enrollment, VoiceFolder
 from voicecoach.enrollment.takes import TakeChecker
-from voicecoach.speech.commands.personal import ENROLL_PHRASES, TAKES
+from voicecoach.speech.commands.personal import (
+    ENROLL_PHRASES,
+    ORDINARY,
+    ORDINARY_SENTENCES,
+    TAKES,
+)
 
 RECORD_S = 2.5  # the longest phrase ("that hurts stop") takes well under two seconds
 TRIES = 3  # attempts at one take before moving on: past that, asking again only annoys
@@ -33,6 +38,7 @@ ASK = "After the tone, say: {phrase}."
 GIVE_UP_TAKE = "I could not get a good take of that one. Let's move on."
 GIVE_UP_PHRASE = "I will keep listening for '{phrase}' as I do for everyone."
 NOTHING_KEPT = "I did not get a good take of anything, so nothing has changed."
+ORDINARY_INTRO = "Now three ordinary sentences, so I learn what is not a command."
 ADAPTING = "Thank you. I am learning your voice now; this takes a little while."
 DONE = "Your voice is enrolled. From now on I listen for you."
 
@@ -65,13 +71,18 @@ def tone_pcm() -> np.ndarray:
     return np.asarray(wave * TONE_LEVEL * 32767, dtype=np.int16)
 
 
-def one_take(devices: Devices, checker: TakeChecker, phrase: str) -> np.ndarray | None:
-    """A good take of ``phrase``, asking up to ``TRIES`` times; None when none was good."""
+def one_take(
+    devices: Devices, checker: TakeChecker, phrase: str, kind: str | None = None
+) -> np.ndarray | None:
+    """A good take of ``phrase``, asking up to ``TRIES`` times; None when none was good.
+
+    The take is checked as ``kind`` (by default the phrase itself).
+    """
     for _ in range(TRIES):
         devices.say(ASK.format(phrase=phrase))
         devices.tone()
         pcm = devices.record(RECORD_S)
-        problem = checker.problem(pcm, phrase)
+        problem = checker.problem(pcm, kind or phrase)
         if problem is None:
             return pcm
         devices.say(problem)
@@ -102,6 +113,14 @@ def enroll_spoken(
     if not good:
         devices.say(NOTHING_KEPT)
         return None
+    devices.say(ORDINARY_INTRO)
+    ordinary = [
+        pcm
+        for sentence in ORDINARY_SENTENCES
+        if (pcm := one_take(devices, checker, sentence, ORDINARY)) is not None
+    ]
+    if ordinary:
+        good[ORDINARY] = ordinary
     devices.say(ADAPTING)
     enrollment = adapt(folder, good)
     for sentence in recall_sentences(enrollment):

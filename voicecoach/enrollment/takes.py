@@ -130,7 +130,7 @@ class TakeChecker:
         for start in range(0, len(audio), block):
             heard += self._general.accept(audio[start : start + block], start / SAMPLE_RATE)
         intents = [d.intent for d in heard]
-        if not intents or PHRASES[phrase] in intents:
+        if not intents or PHRASES.get(phrase) in intents:
             return None
         return phrases_for(intents[0])[0]
 

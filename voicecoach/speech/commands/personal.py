@@ -29,8 +29,26 @@ from voicecoach.speech.commands.model import BACKGROUND, FRAMES, CommandModel
 from voicecoach.vocabulary import PHRASES, Intent
 
 #: What enrollment asks for, in this order: the safety phrases first.
-ENROLL_PHRASES = ("that hurts", "ouch", "stop", "next", "pause", "resume", "repeat", "help", "finish")
+ENROLL_PHRASES = (
+    "that hurts",
+    "ouch",
+    "stop",
+    "next",
+    "pause",
+    "resume",
+    "repeat",
+    "help",
+    "finish",
+)
 TAKES = 5  # takes per phrase enrollment asks for
+#: The user's own speech that is no command: it teaches the model that their voice alone is not
+#: one (measured: without it, the same voice's other words were heard as "stop" more often).
+ORDINARY = "ordinary speech"
+ORDINARY_SENTENCES = (
+    "The weather is nice today.",
+    "I am lying on my mat.",
+    "My back feels a little better.",
+)
 HERE = Path(__file__).resolve().parent
 GENERAL = HERE / "commands.npz"
 NEGATIVES = HERE / "negatives.npz"
@@ -80,8 +98,10 @@ def fingerprint(path: Path = GENERAL) -> str:
 
 
 def problem(path: Path, general: Path = GENERAL) -> str | None:
-    """Why the personal model at ``path`` cannot be used (missing, damaged, or adapted from
-    another general model than the one installed), or None when it can."""
+    """Why the personal model at ``path`` cannot be used, or None when it can.
+
+    Missing, damaged, or adapted from another general model than the one installed.
+    """
     if not path.is_file():
         return f"no personal model at {path}"
     try:
@@ -174,7 +194,9 @@ def vary(
     factor = rng.uniform(0.9, 1.1)  # a little faster or slower (and higher or lower)
     x = np.interp(np.arange(0, len(x) - 1, factor), np.arange(len(x)), x)
     if rng.random() < 0.5:
-        h = room_impulse(rng.uniform(0.15, 0.6), rng.uniform(0.001, 0.01), int(rng.integers(1 << 30)))
+        h = room_impulse(
+            rng.uniform(0.15, 0.6), rng.uniform(0.001, 0.01), int(rng.integers(1 << 30))
+        )
         x = np.convolve(x, h)[: len(x)]
     x *= 10 ** (rng.uniform(-36, -14) / 20) * 32767 / _active_rms(x)
     if rng.random() < 0.75:
@@ -194,7 +216,7 @@ def windows(embeddings: np.ndarray) -> np.ndarray:
 
 def _first_layer(model: CommandModel, x: np.ndarray) -> np.ndarray:
     w, b = model.layers[0]
-    return np.maximum(((x - model.mean) / model.std) @ w + b, 0).astype(np.float32)
+    return np.asarray(np.maximum(((x - model.mean) / model.std) @ w + b, 0), np.float32)
 
 
 def _head_logits(layers: list[list[np.ndarray]], h1: np.ndarray) -> np.ndarray:
@@ -303,7 +325,8 @@ def blend(mine: np.ndarray, general: np.ndarray) -> np.ndarray:
     """An enrolled intent's score: the personal and the general model's log-odds, averaged.
 
     Two views agree more on the user than on anyone else (measured: the personal model alone
-    heard the user's other words as a command more often)."""
+    heard the user's other words as a command more often).
+    """
     return np.asarray(BLEND * mine + (1 - BLEND) * general)
 
 
@@ -316,7 +339,7 @@ def _fires(lows: list[np.ndarray], threshold: float) -> int:
         for i in np.flatnonzero(low >= threshold):
             if i >= until:
                 count += 1
-                until = i + quiet
+                until = int(i) + quiet
     return count
 
 
@@ -363,7 +386,9 @@ def _calibrate(
     out = {}
     for column, intent in enumerate(intents, start=1):
         g = general.classes.index(intent)
-        fused = [blend(p[:, column], s[:, g]) for p, s in zip(personal, pack.general_hold, strict=True)]
+        fused = [
+            blend(p[:, column], s[:, g]) for p, s in zip(personal, pack.general_hold, strict=True)
+        ]
         lows = [peaks(s[:, g : g + 1], general.consecutive)[:, 0] for s in pack.general_hold]
         budget = _fires(lows, general.thresholds[intent])
         out[intent] = _threshold(fused, budget, general.consecutive)
@@ -381,7 +406,8 @@ def _heard(
     mine = _log_odds(_head_logits(head, h1))[:, 1:]
     theirs = _log_odds(_head_logits([[w, b] for w, b in general.layers[1:]], h1))
     scores = np.stack(
-        [blend(mine[:, i], theirs[:, general.classes.index(n)]) for i, n in enumerate(intents)], axis=1
+        [blend(mine[:, i], theirs[:, general.classes.index(n)]) for i, n in enumerate(intents)],
+        axis=1,
     )
     fired = detect(scores, thresholds, general.consecutive)
     return any(intents[f.column] == intent for f in fired)
@@ -438,14 +464,18 @@ def adapt(
                 track, end = vary(rng, take, voice)
                 mine.add(*_track_examples(general, stream, track, end, label), take=n)
                 if v < VARIANTS // 4:  # the same voice, no word: backwards, or pieces shuffled
-                    track, end = vary(rng, _jumbled(rng, voice) if v % 2 else take[::-1].copy(), voice)
+                    track, end = vary(
+                        rng, _jumbled(rng, voice) if v % 2 else take[::-1].copy(), voice
+                    )
                     mine.add(*_track_examples(general, stream, track, end, 0), take=n)
             if cross_validate:
                 a, b = speech_span(take)
                 phrase_pcm = take[a:b]
                 for noise in (None, _coloured_noise(rng, len(take) + 3 * SAMPLE_RATE)):
                     track, _ = place(phrase_pcm, noise, CHECK_SNR_DB)
-                    checks.append((phrase, n, _first_layer(general, windows(embed_clip(stream, track)))))
+                    checks.append(
+                        (phrase, n, _first_layer(general, windows(embed_clip(stream, track))))
+                    )
     for n, clip in enumerate(other):
         for _ in range(VARIANTS // 2):
             track, end = vary(rng, clip, voice)
@@ -468,7 +498,9 @@ def adapt(
             t = [thresholds[i] for i in intents]
             for phrase, n, h in checks:
                 if n == fold:
-                    counts[phrase][0] += _heard(general, head, intents, t, h, intent_of(phrase).value)
+                    counts[phrase][0] += _heard(
+                        general, head, intents, t, h, intent_of(phrase).value
+                    )
                     counts[phrase][1] += 1
         recall = {p: PhraseRecall(p, heard, trials) for p, (heard, trials) in counts.items()}
 
@@ -499,4 +531,3 @@ def describe(path: Path) -> dict[str, object]:
     """What a saved personal model says of itself (phrases, takes, recall)."""
     model = CommandModel.load(path)
     return {"intents": model.intents, **model.info, "thresholds": model.thresholds}
-
