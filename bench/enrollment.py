@@ -40,7 +40,7 @@ from bench._report import write_section  # noqa: E402
 from training import corpus, evalsets  # noqa: E402
 from training.paths import DATA  # noqa: E402
 from training.phrases import positives  # noqa: E402
-from training.voices import Voice, held_out_voices, render  # noqa: E402
+from training.voices import held_out_voices, render  # noqa: E402
 from voicecoach.audio import SAMPLE_RATE  # noqa: E402
 from voicecoach.audio.replay import load_input  # noqa: E402
 from voicecoach.speech.commands import personal  # noqa: E402
