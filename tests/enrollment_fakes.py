@@ -17,6 +17,11 @@ NO_SHARED = None if STOP_TAKES.is_dir() else f"no shared recordings at {STOP_TAK
 needs_shared = pytest.mark.skipif(NO_SHARED is not None, reason=str(NO_SHARED))
 
 
+def word_takes(word: str, n: int) -> list[np.ndarray]:
+    """The one speaker's first ``n`` recordings of another word (or ``none``: other speech)."""
+    return [load_input(p) for p in sorted((STOP_TAKES.parent / word).glob("*.wav"))[:n]]
+
+
 def stop_files() -> list[Path]:
     """The one speaker's recordings of "stop"."""
     return sorted(STOP_TAKES.glob("*.wav"))
@@ -34,9 +39,15 @@ class FakeAdapt:
         self.calls: list[dict[str, int]] = []
 
     def __call__(
-        self, takes: Mapping[str, Sequence[np.ndarray]], out: Path, *, seed: int = 0
+        self,
+        takes: Mapping[str, Sequence[np.ndarray]],
+        out: Path,
+        *,
+        other: Sequence[np.ndarray] = (),
+        seed: int = 0,
     ) -> personal.Adaptation:
         self.calls.append({p: len(c) for p, c in takes.items()})
+        self.other = len(other)
         np.savez(out, phrases=np.array(sorted(takes)))
         recall = {p: personal.PhraseRecall(p, len(c) - 1, len(c)) for p, c in takes.items()}
         return personal.Adaptation(out, recall, seconds=0.25 * len(takes))

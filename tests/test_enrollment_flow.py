@@ -16,6 +16,7 @@ from tests.enrollment_fakes import (
     needs_shared,
     stop_files,
     stop_takes,
+    word_takes,
 )
 from voicecoach.audio import SAMPLE_RATE
 from voicecoach.enrollment import spoken, takes
@@ -23,6 +24,8 @@ from voicecoach.enrollment.endpoint import SpeechEnd
 from voicecoach.enrollment.folder import VoiceFolder
 from voicecoach.enrollment.from_dir import EnrollError, Refused, enroll_from_dir
 from voicecoach.enrollment.spoken import enroll_spoken, tone_pcm
+from voicecoach.speech.commands import personal
+from voicecoach.vocabulary import find_command_phrase
 
 
 @pytest.fixture
@@ -105,7 +108,7 @@ def test_spoken_asks_after_a_tone_and_asks_again_on_a_problem(tmp_path: Path, fa
     good = stop_takes(2)
     room = FakeRoom([good[0], SILENCE, good[1]])
     folder = VoiceFolder(tmp_path)
-    enrollment = enroll_spoken(room, folder, phrases=["stop"], takes=2)
+    enrollment = enroll_spoken(room, folder, phrases=["stop"], takes=2, sentences=())
     assert enrollment is not None and enrollment.phrases["stop"].takes == 2
     ask = "say: " + spoken.ASK.format(phrase="stop")
     record = f"record {spoken.RECORD_S}"
@@ -126,7 +129,9 @@ def test_spoken_asks_after_a_tone_and_asks_again_on_a_problem(tmp_path: Path, fa
 def test_spoken_moves_on_after_three_tries_and_keeps_the_phrases_it_got(tmp_path: Path, fake_adapt):
     good = stop_takes(1)
     room = FakeRoom([SILENCE] * spoken.TRIES + good)
-    enrollment = enroll_spoken(room, VoiceFolder(tmp_path), phrases=["ouch", "stop"], takes=1)
+    enrollment = enroll_spoken(
+        room, VoiceFolder(tmp_path), phrases=["ouch", "stop"], takes=1, sentences=()
+    )
     assert room.events.count(f"say: {spoken.GIVE_UP_TAKE}") == 1
     assert f"say: {spoken.GIVE_UP_PHRASE.format(phrase='ouch')}" in room.events
     assert enrollment is not None and list(enrollment.phrases) == ["stop"]
@@ -135,7 +140,9 @@ def test_spoken_moves_on_after_three_tries_and_keeps_the_phrases_it_got(tmp_path
 
 def test_spoken_without_any_good_take_changes_nothing(tmp_path: Path, fake_adapt):
     room = FakeRoom([SILENCE] * spoken.TRIES)
-    assert enroll_spoken(room, VoiceFolder(tmp_path), phrases=["stop"], takes=1) is None
+    assert (
+        enroll_spoken(room, VoiceFolder(tmp_path), phrases=["stop"], takes=1, sentences=()) is None
+    )
     assert room.events[-1] == f"say: {spoken.NOTHING_KEPT}"
     assert fake_adapt.calls == [] and not (tmp_path / "voice").exists()
 
@@ -146,6 +153,23 @@ def test_spoken_asks_for_the_enrollment_phrases_in_order_safety_first(tmp_path: 
     asked = [e[len("say: After the tone, say: ") : -1] for e in room.events if "After the" in e]
     assert list(dict.fromkeys(asked))[:3] == ["that hurts", "ouch", "stop"]
     assert len(asked) == len(spoken.ENROLL_PHRASES) * spoken.TRIES
+
+
+@needs_shared
+def test_spoken_ends_with_ordinary_sentences_that_teach_what_is_no_command(
+    tmp_path: Path, fake_adapt
+):
+    room = FakeRoom(stop_takes(1) + word_takes("left", 2))
+    sentences = personal.ORDINARY_SENTENCES[:2]
+    enroll_spoken(room, VoiceFolder(tmp_path), phrases=["stop"], takes=1, sentences=sentences)
+    asked = [e for e in room.events if "After the" in e]
+    assert asked[1:] == [f"say: {spoken.ASK.format(phrase=s)}" for s in sentences]
+    assert fake_adapt.calls == [{"stop": 1}] and fake_adapt.other == 2
+
+
+def test_the_ordinary_sentences_hold_no_command():
+    for sentence in personal.ORDINARY_SENTENCES:
+        assert find_command_phrase(sentence) is None, sentence
 
 
 def test_the_tone_is_short_and_fades_in_and_out():

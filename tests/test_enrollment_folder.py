@@ -86,7 +86,7 @@ def test_a_failed_adaptation_leaves_the_previous_enrollment_whole(
     adapt_and_keep(folder, {"stop": [clip(0.2, 4)]})
     before = {p: p.read_bytes() for p in folder.path.rglob("*") if p.is_file()}
 
-    def failing(takes, out, *, seed=0):
+    def failing(takes, out, *, other=(), seed=0):
         out.write_bytes(b"half a model")
         raise ValueError("no takes of 'ouch'")
 

@@ -32,6 +32,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "routines": ("voicecoach.session", "voicecoach.service", "voicecoach.cli"),
     "store": ("voicecoach.session", "voicecoach.service", "voicecoach.cli"),
     "speech": ("voicecoach.session", "voicecoach.service", "voicecoach.cli"),
+    "enrollment": ("voicecoach.session", "voicecoach.service", "voicecoach.cli"),
 }
 NOWHERE = ("training", "bench", "tests")
 

@@ -925,9 +925,12 @@ def _enroll_from_dir(settings: Settings, directory: Path) -> None:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot write {folder.path}: {exc}")
+    from voicecoach.speech.commands.personal import ORDINARY
+
     takes = sum(r.takes for r in enrollment.phrases.values())
+    phrases = len([p for p in enrollment.phrases if p != ORDINARY])
     click.echo(
-        f"Enrolled {len(enrollment.phrases)} phrase{'s' * (len(enrollment.phrases) != 1)} "
+        f"Enrolled {phrases} phrase{'s' * (phrases != 1)} "
         f"from {takes} take{'s' * (takes != 1)} in {enrollment.seconds:.1f} s; kept in "
         f"{folder.path}."
     )

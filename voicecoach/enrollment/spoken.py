@@ -96,6 +96,7 @@ def enroll_spoken(
     checker: TakeChecker | None = None,
     phrases: Sequence[str] = ENROLL_PHRASES,
     takes: int = TAKES,
+    sentences: Sequence[str] = ORDINARY_SENTENCES,
     adapt: Callable[[VoiceFolder, dict[str, list[np.ndarray]]], Enrollment] = adapt_and_keep,
 ) -> Enrollment | None:
     """Talk the user through enrollment; the new enrollment, or None when nothing was kept."""
@@ -113,10 +114,11 @@ def enroll_spoken(
     if not good:
         devices.say(NOTHING_KEPT)
         return None
-    devices.say(ORDINARY_INTRO)
+    if sentences:
+        devices.say(ORDINARY_INTRO)
     ordinary = [
         pcm
-        for sentence in ORDINARY_SENTENCES
+        for sentence in sentences
         if (pcm := one_take(devices, checker, sentence, ORDINARY)) is not None
     ]
     if ordinary:

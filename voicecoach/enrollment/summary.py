@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from voicecoach.enrollment.folder import VoiceFolder
+from voicecoach.speech.commands.personal import ORDINARY
 
 NO_VOICE = "No personal voice: the general model is used."
 
@@ -48,9 +49,12 @@ def status_lines(folder: VoiceFolder, adapt_again: str) -> list[str]:
         lines.append(f"Adapted {status.when} in {status.seconds:.1f} s:")
         width = max(len(p) for p in status.phrases) if status.phrases else 0
         for phrase, r in status.phrases.items():
-            recall = (
-                f"heard in {r.heard} of {r.trials} held-out takes" if r.trials else "not measured"
-            )
+            if phrase == ORDINARY:
+                recall = "learnt as no command"
+            elif r.trials:
+                recall = f"heard in {r.heard} of {r.trials} held-out takes"
+            else:
+                recall = "not measured"
             lines.append(f"  {phrase:<{width}}  {r.takes} take{'s' * (r.takes != 1)}, {recall}")
     elif clips:
         for phrase, files in clips.items():
