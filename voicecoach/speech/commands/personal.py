@@ -322,8 +322,10 @@ def _fit(
 
 
 def _weights(mine: np.ndarray, others: int, k: int) -> np.ndarray:
-    """Each class weighs the same; within "no command", the user's own voice weighs as much as
-    everyone else's, or the model could learn to tell the voice instead of the words."""
+    """Per window: each class weighs the same, and the user's own "no command" as much as all else.
+
+    Otherwise the model could learn to tell the voice instead of the words.
+    """
     out = np.zeros(len(mine) + others)
     for c in range(1, k):
         out[: len(mine)][mine == c] = 1 / max(1, int((mine == c).sum()))
@@ -394,8 +396,7 @@ def _load_pack(general: CommandModel, path: Path) -> _Pack:
 def _calibrate(
     general: CommandModel, pack: _Pack, head: list[list[np.ndarray]], intents: list[str]
 ) -> dict[str, float]:
-    """Per intent: never a lower bar than the general model's threshold, and no more fires on
-    the held negatives than the general model makes there.
+    """Per intent: never a lower bar than the general model's, nor more fires on held negatives.
 
     The second alone was not enough: fitted against other people, the personal model scores
     them so low that the held negatives allowed a bar far below the general one, and other
