@@ -108,7 +108,8 @@ def test_the_service_enrolls_then_listens_with_the_new_voice(
     # One real take stands for every phrase: the general model's opinion of it is not tested here.
     monkeypatch.setattr("voicecoach.enrollment.takes.TakeChecker.heard_instead", lambda *a: None)
     good = stop_takes(1)[0]
-    room = FakeRoom([good] * (len(spoken.ENROLL_PHRASES) * spoken.TAKES))
+    takes = len(spoken.ENROLL_PHRASES) * spoken.TAKES + len(spoken.ORDINARY_SENTENCES)
+    room = FakeRoom([good] * takes)
     asked, build, beats = requests(), Built(), []
     enrolling = runner(tmp_path, room, asked, build, beats)
     enrolling.note_voice()
@@ -118,6 +119,7 @@ def test_the_service_enrolls_then_listens_with_the_new_voice(
     enrolling.run(reply)
     assert reply.result(timeout=0) == {"enrolling": True}
     assert fake_adapt.calls == [{p: spoken.TAKES for p in spoken.ENROLL_PHRASES}]
+    assert fake_adapt.other == len(spoken.ORDINARY_SENTENCES)
     assert build.count == 2  # rebuilt at once, with the personal voice
     assert asked.status.state == "idle"
     assert asked.status.personal_voice.startswith("Personal voice active")

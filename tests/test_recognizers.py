@@ -95,8 +95,13 @@ def test_vosk_for_real_with_the_korean_model(korean_model: Path):
     assert "아파요" not in rec.grammar and "멈춰" in rec.grammar
     assert set(rec.grammar) <= set(PHRASES_BY_LANGUAGE["ko"]) | {"[unk]"}
     heard = feed(rec, np.concatenate([SILENCE, espeak("다음", "ko"), SILENCE, SILENCE]), 5.0)
-    assert [d.intent for d in heard] == [Intent.NEXT]
-    assert 5.3 < heard[0].start < heard[0].end < 6.5
+    # The final result is "next", with its time. A partial hypothesis on the way has, in some
+    # full-suite runs, passed through "멈춰" (stop), and a safety phrase acts on partials: erring
+    # towards stopping is the intended trade, so only a final "stop" would be wrong here.
+    final = [d for d in heard if d.backend == "vosk"]
+    assert [d.intent for d in final] == [Intent.NEXT]
+    assert {d.intent for d in heard} <= {Intent.NEXT, Intent.STOP}
+    assert 5.3 < final[0].start < final[0].end < 6.5
     rec.reset()
     stop = feed(rec, np.concatenate([SILENCE, espeak("멈춰", "ko"), SILENCE, SILENCE]))
     assert Intent.STOP in [d.intent for d in stop]  # a safety phrase acts on the partial result

@@ -12,6 +12,7 @@ rounds to 1.0 in float32, and thresholds chosen there could not be told apart.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,14 @@ class CommandModel:
 
     @classmethod
     def load(cls, path: Path) -> CommandModel:
-        """Read a model written by ``save``."""
+        """Read a model written by ``save``; a damaged file raises ValueError, like a bad array."""
+        try:
+            return cls._read(path)
+        except zipfile.BadZipFile as exc:
+            raise ValueError(f"{path} is not a model file ({exc})") from exc
+
+    @classmethod
+    def _read(cls, path: Path) -> CommandModel:
         with np.load(path) as z:
             meta = json.loads(bytes(z["meta"]).decode())
             layers = [(z[f"w{i}"], z[f"b{i}"]) for i in range(meta["layers"])]
