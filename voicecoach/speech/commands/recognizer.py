@@ -11,7 +11,6 @@ from voicecoach.audio import SAMPLE_RATE
 from voicecoach.speech.commands.decision import Decider
 from voicecoach.speech.commands.features import CHUNK, FeatureStream
 from voicecoach.speech.commands.model import FRAMES, CommandModel
-from voicecoach.speech.commands.personal import blend
 from voicecoach.speech.recognizer import Detection, RecognizerUnavailable
 from voicecoach.vocabulary import Expectation, Intent, phrases_for
 
@@ -79,7 +78,7 @@ class CommandRecognizer:
             if self.personal is not None:
                 mine = self.personal.scores(window)[0]
                 for column, theirs in self._mine:
-                    scores[column] = blend(mine[theirs], scores[column])
+                    scores[column] = mine[theirs]
             self.last_scores = scores
             for fired in self._decider.push(scores):
                 if not self._armed[fired.column]:
