@@ -4,12 +4,14 @@ The user's own takes of a phrase (five are enough) are varied here (level, speed
 noise) and a copy of the general model's upper layers is fitted to tell them from what must not
 fire (``negatives.npz``: other people's words and talk, noise, synthetic voices reading, the
 coach's own voice; built by ``training/negatives.py``). The first layer stays the general one,
-so its features are computed once and fitting takes seconds. An enrolled intent is then decided
-by the personal model alone, at the lowest bar at which it fires no more often than the general
-model on audio held apart from fitting: other people, noise, the coach, and the user's own
-speech that is not that intent. It may hear the user better, never everyone else more. With
-fewer than three other phrases enrolled, the user's speech says too little, and the bar is never
-below the general one. Intents without takes keep the general model.
+so its features are computed once and fitting takes seconds. An enrolled intent then fires
+when either model clears its own bar: the personal model hears the user's way of saying it, the
+general one still hears the phrases they did not enroll. The personal bar is the lowest at which
+the two together fire no more often than the general model alone, on audio held apart from
+fitting (other people, noise, the coach, and the user's own speech that is not that intent),
+plus a margin: it may hear the user better, never everyone else more. With fewer than three
+other phrases enrolled, the user's speech says too little, and the personal bar is never below
+the general one. Intents without takes keep the general model.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ CHECK_SNR_DB = 10.0
 #: "stop" alone enrolled, the same voice's other words fired it 46 times in 297 at the bar the
 #: negatives allowed).
 OWN_PHRASES_MIN = 3
+MARGIN = 1.0  # log-odds added to each bar the held sets allow: they are finite (see docs)
 
 
 @dataclass(frozen=True)
@@ -355,15 +358,35 @@ def _fires(lows: list[np.ndarray], threshold: float) -> int:
     return count
 
 
-def _threshold(scores: list[np.ndarray], budget: int, consecutive: int) -> float:
-    """The lowest threshold at which these score sequences fire at most ``budget`` times."""
-    lows = [peaks(s[:, None], consecutive)[:, 0] for s in scores]
-    lo, hi = -20.0, max(float(low.max()) for low in lows if len(low)) + 1e-3
-    if _fires(lows, lo) <= budget:
+def combine(mine: np.ndarray, general: np.ndarray, shift: float) -> np.ndarray:
+    """An enrolled intent's score: the general one, or the personal one moved onto its scale.
+
+    ``shift`` is the general threshold minus the personal one, so the intent fires when either
+    model clears its own bar: the personal model adds the user's way of saying it, the general
+    one keeps every phrase the user did not enroll (measured: the personal model alone missed
+    an enrolled intent's other phrases).
+    """
+    return np.asarray(np.maximum(general, mine + shift))
+
+
+def _bar(pairs: list[tuple[np.ndarray, np.ndarray]], threshold: float, consecutive: int) -> float:
+    """The lowest personal threshold at which ``combine`` fires no more often than alone.
+
+    ``pairs`` are (personal, general) score sequences of one intent; ``threshold`` the general
+    model's.
+    """
+
+    def fires(bar: float) -> int:
+        fused = [combine(m, g, threshold - bar)[:, None] for m, g in pairs]
+        return _fires([peaks(f, consecutive)[:, 0] for f in fused], threshold)
+
+    budget = fires(np.inf)
+    lo, hi = -20.0, max(float(m.max()) for m, _ in pairs if len(m)) + 1e-3
+    if fires(lo) <= budget:
         return lo
     for _ in range(30):
         mid = (lo + hi) / 2
-        lo, hi = (lo, mid) if _fires(lows, mid) <= budget else (mid, hi)
+        lo, hi = (lo, mid) if fires(mid) <= budget else (mid, hi)
     return hi
 
 
@@ -428,12 +451,15 @@ def _calibrate(
                 for i, p in enumerate(held_set.phrase)
                 if p is None or intent_of(p).value != intent
             ]
-            mine = [_log_odds(_head_logits(head, held_set.h1[i]))[:, column] for i in keep]
-            theirs = [held_set.general[i][:, g : g + 1] for i in keep]
-            lows = [peaks(t, general.consecutive)[:, 0] for t in theirs]
-            budget = _fires(lows, general.thresholds[intent])
-            bar = max(bar, _threshold(mine, budget, general.consecutive))
-        out[intent] = float(bar)
+            pairs = [
+                (
+                    _log_odds(_head_logits(head, held_set.h1[i]))[:, column],
+                    held_set.general[i][:, g],
+                )
+                for i in keep
+            ]
+            bar = max(bar, _bar(pairs, general.thresholds[intent], general.consecutive))
+        out[intent] = float(bar) + MARGIN
     return out
 
 
@@ -445,8 +471,17 @@ def _heard(
     h1: np.ndarray,
     intent: str,
 ) -> bool:
-    scores = _log_odds(_head_logits(head, h1))[:, 1:]
-    fired = detect(scores, thresholds, general.consecutive)
+    mine = _log_odds(_head_logits(head, h1))[:, 1:]
+    theirs = _log_odds(_head_logits([[w, b] for w, b in general.layers[1:]], h1))
+    bars = [general.thresholds[n] for n in intents]
+    scores = np.stack(
+        [
+            combine(mine[:, i], theirs[:, general.classes.index(n)], bars[i] - thresholds[i])
+            for i, n in enumerate(intents)
+        ],
+        axis=1,
+    )
+    fired = detect(scores, bars, general.consecutive)
     return any(intents[f.column] == intent for f in fired)
 
 

@@ -11,6 +11,7 @@ from voicecoach.audio import SAMPLE_RATE
 from voicecoach.speech.commands.decision import Decider
 from voicecoach.speech.commands.features import CHUNK, FeatureStream
 from voicecoach.speech.commands.model import FRAMES, CommandModel
+from voicecoach.speech.commands.personal import combine
 from voicecoach.speech.recognizer import Detection, RecognizerUnavailable
 from voicecoach.vocabulary import Expectation, Intent, phrases_for
 
@@ -34,14 +35,14 @@ class CommandRecognizer:
         self._columns = [self.model.classes.index(n) for n in names]
         self._intents = [Intent(n) for n in names]
         thresholds = [self.model.thresholds[n] for n in names]
-        # An enrolled intent is decided by the personal model (its score and threshold).
-        self._mine: list[tuple[int, int]] = []  # (column here, column in the personal model)
+        # An enrolled intent fires when either model clears its own bar (``personal.combine``).
+        self._mine: list[tuple[int, int, float]] = []  # (column here, column there, shift)
         if self.personal is not None:
             self.name = "command model (personal)"
             for column, n in enumerate(names):
                 if n in self.personal.intents:
-                    self._mine.append((column, self.personal.classes.index(n)))
-                    thresholds[column] = self.personal.thresholds[n]
+                    shift = thresholds[column] - self.personal.thresholds[n]
+                    self._mine.append((column, self.personal.classes.index(n), shift))
         self._decider = Decider(thresholds, self.model.consecutive)
         self._frames: collections.deque[np.ndarray] = collections.deque(maxlen=FRAMES)
         self._samples = 0
@@ -77,8 +78,8 @@ class CommandRecognizer:
             scores = self.model.scores(window)[0, self._columns]
             if self.personal is not None:
                 mine = self.personal.scores(window)[0]
-                for column, theirs in self._mine:
-                    scores[column] = mine[theirs]
+                for column, there, shift in self._mine:
+                    scores[column] = combine(mine[there], scores[column], shift)
             self.last_scores = scores
             for fired in self._decider.push(scores):
                 if not self._armed[fired.column]:
