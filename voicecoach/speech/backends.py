@@ -29,8 +29,8 @@ def choose(
 ) -> Choice:
     """Build the recognizers: the command model, plus ``asr`` beside it.
 
-    ``personal``: a personal model from enrollment, which then decides the intents it was
-    adapted for (``speech/commands/personal.py``).
+    ``personal``: a personal model from enrollment, which then hears the intents it was
+    adapted for beside the general model (``speech/commands/personal.py``).
     """
     choice = Choice()
     command_model_on = False
