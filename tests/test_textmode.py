@@ -22,8 +22,15 @@ LINE = re.compile(r"^\[(\d\d):(\d\d)\] (.+)$")
 
 def coach(data: Path, *args: str, stdin: int = subprocess.PIPE) -> subprocess.Popen[str]:
     cmd = [sys.executable, "-m", "voicecoach", "--data-dir", str(data), *args]
+    # ^C as from a terminal: a runner started in the background hands its children SIGINT
+    # ignored, and Python then installs no KeyboardInterrupt handler.
     return subprocess.Popen(
-        cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        cmd,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
