@@ -830,7 +830,7 @@ ENROLL_NEEDS_DEVICES = (
     "--from-dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Enroll from recordings instead: DIR/<phrase>/*.wav, a folder per phrase with _ for "
-    "spaces (that_hurts, stop, ...).",
+    "spaces (that_hurts, stop, ...), and ordinary_speech/ for sentences that are no command.",
 )
 @click.option("--status", "show_status", is_flag=True, help="Show what is enrolled, and where.")
 @click.option("--remove", is_flag=True, help="Delete your takes and your personal voice.")
@@ -851,8 +851,9 @@ def enroll(
     """Teach the coach your voice, so it hears your commands more reliably.
 
     The coach asks for each command five times; say it after the tone. Takes that are too
-    quiet, noisy or cut off are asked for again. Then the command model is adapted to your
-    voice on this device (it takes a while) and says how well it now hears each command.
+    quiet, noisy or cut off are asked for again. Then three ordinary sentences, so it learns
+    what is not a command. The command model is then adapted to your voice on this device
+    (a few minutes) and the coach says how well it now hears each command.
     Your takes and the personal model stay in the data folder (DATA_DIR/voice/) and never
     leave the device; --remove deletes them.
     """
