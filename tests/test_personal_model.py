@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.enrollment_fakes import needs_shared, stop_takes, word_takes
-from tests.scenes import first_count, place, scale_to, write_wav
+from tests.scenes import first_count, place, rms, scale_to, trim, write_wav
 from training.voices import held_out_voices, render
 from voicecoach.audio import SAMPLE_RATE
 from voicecoach.audio.output import read_wav
@@ -111,9 +111,21 @@ def replay(root: Path, routines: Path, data: Path, audio_in: Path) -> dict:
 
 
 def during_first_hold(session: dict, phrase: np.ndarray, name: str) -> Path:
-    end = first_count(session["base"]["wav"]) + 1.6
+    """The phrase said in the first hold, between the coach's counts "two" and "three".
+
+    Said in the quiet after "two", so the reference gate has the user's voice alone to judge
+    (over the coach's own voice is the barge-in benchmark's question, not this one's).
+    """
+    base = session["base"]["wav"]
+    two = first_count(base) + 1.0
+    frame = SAMPLE_RATE // 100
+    after = base[int(two * SAMPLE_RATE) : int((two + 0.9) * SAMPLE_RATE)]  # "three" at 1.0
+    loud = [i for i in range(len(after) // frame) if rms(after[i * frame : (i + 1) * frame]) > 0]
+    start = two + ((loud[-1] + 1) * 0.01 if loud else 0.5) + 0.03
+    said = trim(scale_to(phrase, 6000.0))
+    end = start + len(said) / SAMPLE_RATE
     silence = np.zeros(int((end + 1) * SAMPLE_RATE), np.int16)
-    track, _ = place(silence, scale_to(phrase, 6000.0), end)
+    track, _ = place(silence, said, end)
     return write_wav(session["root"] / f"{name}-in.wav", track)
 
 
