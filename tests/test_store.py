@@ -293,7 +293,14 @@ def test_pain_without_an_exercise_is_recorded_alone(store: Store) -> None:
     sid = store.start_session("gentle")
     store.record_pain(sid, None, None, None, None)
     [session] = store.history()
-    assert session["pain"] == [{"exercise": None, "side": None, "rep": None, "second": None}]
+    [pain] = session["pain"]
+    assert pain | {"at": None} == {
+        "exercise": None,
+        "side": None,
+        "rep": None,
+        "second": None,
+        "at": None,
+    }
     assert session["exercises"] == []
     assert store.avoided() == []
 
@@ -304,8 +311,8 @@ def test_recording_an_outcome_again_replaces_it_in_place(store: Store) -> None:
     store.record_outcome(sid, "b", "done")
     store.record_outcome(sid, "a", "done")
     assert store.history()[0]["exercises"] == [
-        {"exercise": "a", "outcome": "done"},
-        {"exercise": "b", "outcome": "done"},
+        {"exercise": "a", "outcome": "done", "reps": None, "hold_s": None},
+        {"exercise": "b", "outcome": "done", "reps": None, "hold_s": None},
     ]
 
 
@@ -356,11 +363,15 @@ def test_history_shape_and_order(store: Store) -> None:
             "ended": stamp(4),
             "end_reason": "finished_early",
             "exercises": [
-                {"exercise": "pelvic_tilt", "outcome": "done"},
-                {"exercise": "bridge", "outcome": "dropped_pain"},
-                {"exercise": "knee_hug", "outcome": "skipped"},
+                {"exercise": "pelvic_tilt", "outcome": "done", "reps": None, "hold_s": None},
+                {"exercise": "bridge", "outcome": "dropped_pain", "reps": None, "hold_s": None},
+                {"exercise": "knee_hug", "outcome": "skipped", "reps": None, "hold_s": None},
             ],
-            "pain": [{"exercise": "bridge", "side": "right", "rep": 2, "second": 1.5}],
+            "pain": [
+                {"exercise": "bridge", "side": "right", "rep": 2, "second": 1.5, "at": stamp(2)}
+            ],
+            "checkins": {"start": None, "end": None},
+            "answers": [],
         },
         {
             "id": second,
@@ -370,6 +381,8 @@ def test_history_shape_and_order(store: Store) -> None:
             "end_reason": None,
             "exercises": [],
             "pain": [],
+            "checkins": {"start": None, "end": None},
+            "answers": [],
         },
     ]
     assert json.loads(json.dumps(history)) == history

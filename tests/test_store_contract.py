@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from voicecoach.engine.effects import EndReason, Outcome
+from voicecoach.engine.effects import EndReason, Outcome, Topic
 from voicecoach.store import MemoryStore, SessionStore, Store
 
 START = datetime(2025, 3, 1, 9, 0, 0, tzinfo=UTC)
@@ -59,10 +59,12 @@ def test_a_session_is_recorded_start_to_end(store: Any) -> None:
             "ended": stamp(3),
             "end_reason": "finished_early",
             "exercises": [
-                {"exercise": "tilt", "outcome": "done"},
-                {"exercise": "bridge", "outcome": "skipped"},
+                {"exercise": "tilt", "outcome": "done", "reps": None, "hold_s": None},
+                {"exercise": "bridge", "outcome": "skipped", "reps": None, "hold_s": None},
             ],
             "pain": [],
+            "checkins": {"start": None, "end": None},
+            "answers": [],
         }
     ]
     assert type(store.history()[0]["end_reason"]) is str
@@ -74,8 +76,8 @@ def test_recording_an_outcome_again_replaces_it_in_place(store: Any) -> None:
     store.record_outcome(sid, "bridge", "done")
     store.record_outcome(sid, "tilt", "stopped")
     assert store.history()[0]["exercises"] == [
-        {"exercise": "tilt", "outcome": "stopped"},
-        {"exercise": "bridge", "outcome": "done"},
+        {"exercise": "tilt", "outcome": "stopped", "reps": None, "hold_s": None},
+        {"exercise": "bridge", "outcome": "done", "reps": None, "hold_s": None},
     ]
 
 
@@ -96,8 +98,12 @@ def test_pain_drops_the_exercise_and_avoids_it_keeping_the_first_since(store: An
     [entry] = store.avoided()
     assert (entry.exercise, entry.since, entry.reason) == ("bridge", stamp(2), "pain")
     one, two = store.history()
-    assert one["exercises"] == [{"exercise": "bridge", "outcome": "dropped_pain"}]
-    assert one["pain"] == [{"exercise": "bridge", "side": "left", "rep": 2, "second": 1.5}]
+    assert one["exercises"] == [
+        {"exercise": "bridge", "outcome": "dropped_pain", "reps": None, "hold_s": None}
+    ]
+    assert one["pain"] == [
+        {"exercise": "bridge", "side": "left", "rep": 2, "second": 1.5, "at": stamp(2)}
+    ]
     assert [p["exercise"] for p in two["pain"]] == ["bridge", None]
 
 
@@ -151,3 +157,33 @@ def test_a_clock_without_a_timezone_is_refused(tmp_path: Path) -> None:
         MemoryStore(now=lambda: naive).start_session("gentle")
     with Store.open(tmp_path, now=lambda: naive) as store, pytest.raises(ValueError, match="aware"):
         store.start_session("gentle")
+
+
+def test_answers_check_ins_efforts_and_doses(store: Any) -> None:
+    first = store.start_session("core-question")
+    store.set_routine(first, "gentle")
+    store.record_answer(first, Topic.PAIN_START, None, 4)
+    store.record_outcome(first, "bridge", Outcome.DONE, 5, 10)
+    store.record_answer(first, Topic.EFFORT, "bridge", "easy")
+    store.record_answer(first, Topic.PAIN_END, None, 3)
+    second = store.start_session("gentle")
+    store.record_answer(second, Topic.EFFORT, "bridge", "hard")
+    store.record_pain(second, "bridge", None, None, None)
+    one, two = store.history()
+    assert one["routine"] == "gentle"
+    assert one["checkins"] == {"start": 4, "end": 3}
+    assert two["checkins"] == {"start": None, "end": None}
+    assert one["exercises"] == [{"exercise": "bridge", "outcome": "done", "reps": 5, "hold_s": 10}]
+    assert one["answers"][1] == {"topic": "effort", "exercise": "bridge", "value": "easy"}
+    assert store.efforts() == {"bridge": ["easy", "hard"]}
+
+
+@pytest.mark.parametrize(
+    ("topic", "value"),
+    [("pain_start", 11), ("pain_end", "4"), ("pain_end", True), ("effort", "so-so"), ("mood", 1)],
+)
+def test_an_answer_that_does_not_fit_its_question_is_refused(store: Any, topic, value) -> None:
+    sid = store.start_session("gentle")
+    with pytest.raises(ValueError):
+        store.record_answer(sid, topic, None, value)
+    assert store.history()[0]["answers"] == []

@@ -106,7 +106,12 @@ def test_that_hurts_drops_the_exercise_now_and_in_later_sessions(tmp_path: Path)
     avoided = cli_json(tmp_path, "avoid", "list")
     assert [a["exercise"] for a in avoided] == ["neutral_spine_hold"] and avoided[0]["since"]
     (session,) = cli_json(tmp_path, "history")
-    assert {"exercise": "neutral_spine_hold", "outcome": "dropped_pain"} in session["exercises"]
+    assert {
+        "exercise": "neutral_spine_hold",
+        "outcome": "dropped_pain",
+        "reps": None,
+        "hold_s": None,
+    } in session["exercises"]
     (pain,) = session["pain"]
     assert pain["exercise"] == "neutral_spine_hold" and pain["rep"] == 1
     assert 0.9 <= pain["second"] < 3  # typed right after "one"

@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from voicecoach.vocabulary import Expectation
+from voicecoach.vocabulary import Expectation, Value
 
 
 class Outcome(enum.StrEnum):
@@ -30,6 +30,15 @@ class EndReason(enum.StrEnum):
     STOPPED = "stopped"
     FINISHED_EARLY = "finished_early"
     INTERRUPTED = "interrupted"  # ^C, or set on the next start after a crash
+
+
+class Topic(enum.StrEnum):
+    """What the coach asked; the values are what the store keeps beside each answer."""
+
+    PAIN_START = "pain_start"  # the pain check-in before the exercises, 0 to 10
+    PAIN_END = "pain_end"  # and after them
+    EFFORT = "effort"  # "easy", "fine" or "hard", after an exercise's last set
+    ROUTINE = "routine"  # what eases the pain (the CORE Back Tool's groups)
 
 
 @dataclass(frozen=True)
@@ -76,10 +85,28 @@ class CancelHold:
 
 @dataclass(frozen=True)
 class RecordOutcome:
-    """Store how an exercise went."""
+    """Store how an exercise went (and at what dose: reps and seconds per hold, when known)."""
 
     exercise: str
     outcome: Outcome
+    reps: int | None = None
+    hold_s: int | None = None
+
+
+@dataclass(frozen=True)
+class RecordAnswer:
+    """Store the user's answer to a question (``exercise``: the one it was about, if any)."""
+
+    topic: Topic
+    value: Value
+    exercise: str | None = None
+
+
+@dataclass(frozen=True)
+class ChooseRoutine:
+    """The session guides ``routine`` (chosen by the user's answer): record it as the session's."""
+
+    routine: str
 
 
 @dataclass(frozen=True)
@@ -122,6 +149,8 @@ Effect: TypeAlias = (
     | CancelHold
     | RecordOutcome
     | RecordPain
+    | RecordAnswer
+    | ChooseRoutine
     | EndSession
     | Listen
 )

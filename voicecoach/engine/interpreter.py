@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Protocol, assert_never
 
 from voicecoach.engine.effects import (
     CancelHold,
+    ChooseRoutine,
     Count,
     CutSpeech,
     Effect,
     EndReason,
     EndSession,
     Listen,
+    RecordAnswer,
     RecordOutcome,
     RecordPain,
     Say,
@@ -140,9 +142,17 @@ class Interpreter:
             case StartHold() | CancelHold():
                 log.debug("%s", effect)
             case RecordOutcome():
-                self._store.record_outcome(self._session_id, effect.exercise, effect.outcome)
+                self._store.record_outcome(
+                    self._session_id, effect.exercise, effect.outcome, effect.reps, effect.hold_s
+                )
             case RecordPain():
                 self._acknowledge(self._record_pain(effect))
+            case RecordAnswer():
+                self._store.record_answer(
+                    self._session_id, effect.topic, effect.exercise, effect.value
+                )
+            case ChooseRoutine():
+                self._store.set_routine(self._session_id, effect.routine)
             case Listen():
                 log.debug("listening for %s", effect.expectation)
                 if self._listen is not None:

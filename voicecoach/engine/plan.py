@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from voicecoach.engine import prompts
+from voicecoach.engine.effects import Topic
 from voicecoach.routines.model import BREATH_S, CountStyle, Exercise, Hold, Routine, Sides
+from voicecoach.vocabulary import Answer, Choice, Number
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,62 @@ class Summary:
     """Say what was done, skipped and dropped, then end the session."""
 
 
-Item = Cue | HoldStep | Rest | Begin | Done | Summary
+@dataclass(frozen=True)
+class Ask:
+    """Ask ``question`` and wait for an ``answer``; asked once more if none comes, then skipped.
+
+    ``exercise`` (an index into the routine) is the exercise the question is about, if any.
+    """
+
+    topic: Topic
+    question: str
+    answer: Answer
+    exercise: int | None = None
+    quotes_commands: bool = False
+
+
+@dataclass(frozen=True)
+class Questions:
+    """Which questions a session asks (the config's ``[session]`` section turns them off)."""
+
+    checkin: bool = False  # pain 0 to 10 before and after the exercises
+    effort: bool = False  # "easy, fine or hard?" after each exercise's last set
+
+
+NO_QUESTIONS = Questions()
+PAIN_SCORE = Number(0, 10)
+EFFORTS = Choice.of("easy", "fine", "hard")
+
+
+#: The CORE Back Tool's groups, by how an answer may name them (``PainPattern`` values).
+TRIAGE_ANSWERS = Choice(
+    (
+        ("sitting", "eased-by-sitting"),
+        ("sitting down", "eased-by-sitting"),
+        ("by sitting", "eased-by-sitting"),
+        ("standing", "eased-by-standing-or-lying"),
+        ("lying", "eased-by-standing-or-lying"),
+        ("lying down", "eased-by-standing-or-lying"),
+        ("standing or lying", "eased-by-standing-or-lying"),
+        ("standing or lying down", "eased-by-standing-or-lying"),
+        ("by standing or lying down", "eased-by-standing-or-lying"),
+        ("neither", "not-eased-by-position"),
+        ("by neither", "not-eased-by-position"),
+        ("none", "not-eased-by-position"),
+        ("nothing", "not-eased-by-position"),
+        ("no position", "not-eased-by-position"),
+    ),
+    cutoff=0.8,
+)
+
+
+def checkin(topic: Topic) -> Ask:
+    """The pain check-in at the start or the end."""
+    question = prompts.checkin_start() if topic is Topic.PAIN_START else prompts.checkin_end()
+    return Ask(topic, question, PAIN_SCORE, quotes_commands=True)
+
+
+Item = Cue | HoldStep | Rest | Begin | Done | Summary | Ask
 
 
 def hold_marks(hold: Hold, count: CountStyle, reminders: tuple[str, ...]) -> tuple[Mark, ...]:
@@ -134,8 +191,13 @@ def _sides(ex: Exercise) -> list[tuple[str | None, int, list[Cue]]]:
     return out
 
 
-def exercise_plan(index: int, total: int, ex: Exercise, after: Exercise | None) -> list[Item]:
-    """Introduction, setup, then every rep and side: action, counted hold, release, rest."""
+def exercise_plan(
+    index: int, total: int, ex: Exercise, after: Exercise | None, effort: bool = False
+) -> list[Item]:
+    """Introduction, setup, then every rep and side: action, counted hold, release, rest.
+
+    With ``effort``, how it felt is asked after the last set (before the rest).
+    """
     items: list[Item] = [
         Begin(index),
         Cue(prompts.intro(index, total, ex.name), "intro"),
@@ -156,15 +218,23 @@ def exercise_plan(index: int, total: int, ex: Exercise, after: Exercise | None) 
             items.append(Cue(hold.release, "release"))
         if i == len(hold_sets) - 1:
             items.append(Done(index))
+            if effort:
+                items.append(Ask(Topic.EFFORT, prompts.EFFORT, EFFORTS, index))
         if ex.rest_s:
             items.append(Rest(ex.rest_s))
     return items
 
 
 def compile_plan(
-    routine: Routine, avoided: tuple[Exercise, ...], seconds: float
+    routine: Routine,
+    avoided: tuple[Exercise, ...],
+    seconds: float,
+    questions: Questions = NO_QUESTIONS,
 ) -> tuple[Item, ...]:
-    """The whole session: welcome, the routine's cautions, avoid-list note, every exercise, summary.
+    """The whole session, from the welcome to the summary.
+
+    Welcome, pain check-in, the routine's cautions, avoid-list note, every exercise, check-in,
+    summary (the check-ins and effort questions as ``questions`` says).
 
     ``routine`` has the avoided exercises already removed; ``seconds`` is its estimated length,
     said in the welcome.
@@ -174,6 +244,8 @@ def compile_plan(
         Cue(prompts.welcome(routine.title, len(exercises), seconds), "welcome"),
         Cue(prompts.how_to_talk(), "welcome", quotes_commands=True),
     ]
+    if questions.checkin:
+        items.append(checkin(Topic.PAIN_START))
     items += [Cue(text, "caution") for text in routine.cautions]
     if avoided:
         items.append(Cue(prompts.avoided([e.name for e in avoided]), "welcome"))
@@ -181,6 +253,8 @@ def compile_plan(
         items.append(Cue(prompts.nothing_left(), "welcome"))
     for i, ex in enumerate(exercises):
         after = exercises[i + 1] if i + 1 < len(exercises) else None
-        items += exercise_plan(i, len(exercises), ex, after)
+        items += exercise_plan(i, len(exercises), ex, after, questions.effort)
+    if questions.checkin and exercises:
+        items.append(checkin(Topic.PAIN_END))
     items.append(Summary())
     return tuple(items)

@@ -252,5 +252,82 @@ def mic_back() -> str:
 
 MIC_STILL_LOST = "I still cannot hear you, so we are holding here."
 
+
+# -- questions -----------------------------------------------------------------------------
+def _checkin(when: str) -> str:
+    return (
+        f"How is your back {when}, from zero for no pain to ten for the worst? "
+        "Say a number, or skip."
+    )
+
+
+def checkin_start() -> str:
+    """QUOTES_COMMANDS: the pain check-in before the exercises."""
+    return _checkin("right now")
+
+
+def checkin_end() -> str:
+    """QUOTES_COMMANDS: the pain check-in after the exercises."""
+    return _checkin("now, after the exercises")
+
+
+EFFORT = "Was that easy, fine or hard?"
+
+#: The CORE Back Tool's question: which position eases the pain.
+TRIAGE = (
+    "Let us choose your exercises. Is your back pain eased by sitting, by standing or lying "
+    "down, or by neither?"
+)
+
+
+def ask_again(question: str) -> str:
+    """The question once more, after no answer (or one that was not understood)."""
+    return f"Sorry, I did not catch that. {question}"
+
+
+QUESTION_LEFT = "Let us leave that question."
+NO_CHOICE = "No routine was chosen, so we will end here."
+
+
+def score_heard(score: int) -> str:
+    """A pain score, said back."""
+    return f"{number(score).capitalize()}. Thank you."
+
+
+EFFORT_HEARD = "Thank you, noted."
+
+
+def pain_rose(start: int, end: int) -> str:
+    """The pain check-in after the exercises is two or more points above the one before."""
+    return (
+        f"Your pain went from {number(start)} to {number(end)} during this session. If an "
+        "exercise makes your pain worse, leave it out. If the pain persists, seek professional "
+        "advice."
+    )
+
+
+#: Why the routine chosen by the CORE question suits, one sentence each (by ``PainPattern``).
+WHY = {
+    "eased-by-sitting": (
+        "Because sitting eases your pain, we will do gentle stretches that bend the back forward."
+    ),
+    "eased-by-standing-or-lying": (
+        "Because standing or lying down eases your pain, we will do gentle exercises that arch "
+        "the back."
+    ),
+    "not-eased-by-position": (
+        "Because no position eases your pain, we will do small, gentle movements."
+    ),
+}
+
 #: The prompts allowed to name command phrases, for the test that checks all the others.
-QUOTES_COMMANDS = (how_to_talk, paused, stopped, help_text, not_understood, mic_back)
+QUOTES_COMMANDS = (
+    how_to_talk,
+    paused,
+    stopped,
+    help_text,
+    not_understood,
+    mic_back,
+    checkin_start,
+    checkin_end,
+)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import copy
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from voicecoach.engine import prompts
 from voicecoach.engine.effects import (
     CancelHold,
+    ChooseRoutine,
     Count,
     CutSpeech,
     Effect,
@@ -25,12 +26,15 @@ from voicecoach.engine.effects import (
     EndSession,
     Listen,
     Outcome,
+    RecordAnswer,
     RecordOutcome,
     RecordPain,
     Say,
     StartHold,
+    Topic,
 )
 from voicecoach.engine.events import (
+    AnswerHeard,
     CommandHeard,
     Event,
     Interrupted,
@@ -43,14 +47,31 @@ from voicecoach.engine.events import (
     SpeechFinished,
     TimeReached,
 )
-from voicecoach.engine.plan import Begin, Cue, Done, HoldStep, Item, Rest, Summary, compile_plan
+from voicecoach.engine.plan import (
+    NO_QUESTIONS,
+    TRIAGE_ANSWERS,
+    Ask,
+    Begin,
+    Cue,
+    Done,
+    HoldStep,
+    Item,
+    Questions,
+    Rest,
+    Summary,
+    compile_plan,
+)
 from voicecoach.routines.model import Exercise, Routine
-from voicecoach.vocabulary import Expectation, Intent
+from voicecoach.vocabulary import Choice, Expectation, Intent, Number, Value
 
 #: How long "stop" waits for an answer before ending the session (session seconds).
 STOP_TIMEOUT_S = 60.0
 #: Rest after a pain acknowledgement, before the next exercise.
 PAIN_REST_S = 10.0
+#: How long a question waits for its answer once it has been asked (session seconds).
+ANSWER_WAIT_S = 8.0
+#: A pain check-in this many points above the first one is said back, with the advice.
+PAIN_RISE = 2
 
 
 class Mode(enum.Enum):
@@ -62,6 +83,15 @@ class Mode(enum.Enum):
     STOPPED = "stopped"  # "stop": silent, held, asking what to do; ends after STOP_TIMEOUT_S
     RECORDING = "recording"  # pain reported: silent until the record is durable
     ENDED = "ended"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A routine the CORE question may choose, ready to guide (``new_session``'s arguments)."""
+
+    routine: Routine
+    avoided: tuple[Exercise, ...] = ()
+    estimated_s: float = 0.0
 
 
 @dataclass
@@ -88,6 +118,11 @@ class State:
     pending_pain: int | None = None  # exercise whose pain record is being written
     end_reason: EndReason = EndReason.COMPLETED
     listening: Expectation | None = None  # what the shell was last told to listen for
+    questions: Questions = NO_QUESTIONS
+    ask_deadline: float | None = None  # the question at the cursor waits for an answer until then
+    ask_tries: int = 0  # times the question at the cursor went unanswered
+    answers: tuple[tuple[Topic, Value], ...] = ()
+    candidates: tuple[tuple[str, Candidate], ...] = ()  # the CORE question's answer -> routine
 
     @property
     def deadline(self) -> float | None:
@@ -103,6 +138,8 @@ class State:
             return self.hold_start + item.seconds
         if isinstance(item, Rest) and self.rest_until is not None:
             return self.rest_until
+        if isinstance(item, Ask):
+            return self.ask_deadline
         return None
 
     @property
@@ -116,11 +153,37 @@ class State:
 
 
 def new_session(
-    routine: Routine, avoided: tuple[Exercise, ...] = (), estimated_s: float = 0.0
+    routine: Routine,
+    avoided: tuple[Exercise, ...] = (),
+    estimated_s: float = 0.0,
+    questions: Questions = NO_QUESTIONS,
 ) -> State:
     """A session of ``routine`` with the ``avoided`` exercises already left out of it."""
     outcomes = tuple((e.id, Outcome.AVOIDED) for e in avoided)
-    return State(routine, compile_plan(routine, avoided, estimated_s), outcomes=outcomes)
+    plan = compile_plan(routine, avoided, estimated_s, questions)
+    return State(routine, plan, outcomes=outcomes, questions=questions)
+
+
+#: The session's routine until the CORE question has chosen one.
+UNCHOSEN = Routine("core-question", "the CORE question", "", "", ())
+
+
+def new_triage(candidates: Mapping[str, Candidate], questions: Questions = NO_QUESTIONS) -> State:
+    """A session that first asks what eases the pain, then guides the matching candidate.
+
+    ``candidates`` maps a ``PainPattern`` value to its routine; only those are offered. With
+    no answer (asked twice), nothing is guessed: the session ends.
+    """
+    offered = tuple((n, v) for n, v in TRIAGE_ANSWERS.names if v in candidates)
+    ask = Ask(Topic.ROUTINE, prompts.TRIAGE, Choice(offered, TRIAGE_ANSWERS.cutoff))
+    plan: tuple[Item, ...] = (ask, Cue(prompts.NO_CHOICE, "reply"), Summary())
+    return State(
+        UNCHOSEN,
+        plan,
+        questions=questions,
+        end_reason=EndReason.FINISHED_EARLY,
+        candidates=tuple(candidates.items()),
+    )
 
 
 def initial_effects(state: State) -> list[Effect]:
@@ -159,9 +222,13 @@ def _on_speech_finished(s: State, e: Event, now: float, fx: list[Effect]) -> Non
     if s.mode is not Mode.RUNNING or e.utterance != s.awaiting:
         return
     s.awaiting = None
-    if isinstance(s.plan[s.cursor], Summary):
+    item = s.plan[s.cursor]
+    if isinstance(item, Summary):
         s.mode = Mode.ENDED
         fx.append(EndSession(s.end_reason))
+        return
+    if isinstance(item, Ask):  # asked: now the answer is waited for
+        s.ask_deadline = now + ANSWER_WAIT_S
         return
     s.cursor += 1
     _advance(s, now, fx)
@@ -202,8 +269,29 @@ def _on_mic_back(s: State, _e: Event, now: float, fx: list[Effect]) -> None:
 
 
 def _on_not_understood(s: State, _e: Event, now: float, fx: list[Effect]) -> None:
-    if s.mode is not Mode.RECORDING:
+    if s.mode is Mode.RUNNING and _asking(s) is not None:
+        fx.append(CutSpeech())
+        _unanswered(s, now, fx)  # a typed line that is not an answer: asked once more
+    elif s.mode is not Mode.RECORDING:
         _say(s, fx, prompts.not_understood(), "reply", quotes=True)
+
+
+def _on_answer(s: State, e: Event, now: float, fx: list[Effect]) -> None:
+    assert isinstance(e, AnswerHeard)
+    ask = _asking(s) if s.mode is Mode.RUNNING else None
+    if ask is None or not _valid(ask, e.value):
+        return  # nothing is asked now (a late answer), or not this kind of answer
+    fx.append(CutSpeech())  # an answer given before the question ended
+    s.ask_deadline, s.ask_tries, s.awaiting = None, 0, None
+    s.answers += ((ask.topic, e.value),)
+    exercise = s.exercise(ask.exercise).id if ask.exercise is not None else None
+    fx.append(RecordAnswer(ask.topic, e.value, exercise))
+    s.cursor += 1
+    if ask.topic is Topic.ROUTINE:
+        _choose(s, str(e.value), fx)
+    else:
+        _splice(s, [Cue(_acknowledgement(s, ask.topic, e.value), "reply")])
+    _advance(s, now, fx)
 
 
 def _on_interrupted(s: State, _e: Event, now: float, fx: list[Effect]) -> None:
@@ -227,6 +315,9 @@ def _on_command(s: State, e: Event, now: float, fx: list[Effect]) -> None:
         fx.append(CutSpeech())
         s.mode = Mode.ENDED
         fx.append(EndSession(s.end_reason))
+        return
+    if s.mode is Mode.RUNNING and _asking(s) is not None and e.intent is Intent.NEXT:
+        _leave_question(s, now, fx)  # "skip"
         return
     _COMMANDS[e.intent](s, now, fx)
 
@@ -306,9 +397,10 @@ def _repeat(s: State, now: float, fx: list[Effect]) -> None:
         _say(s, fx, prompts.stopped(), "reply", quotes=True)
     elif s.mode is Mode.PAUSED:
         _say(s, fx, prompts.paused(), "reply", quotes=True)
-    elif s.awaiting is not None:
+    elif s.awaiting is not None or _asking(s) is not None:
         fx.append(CutSpeech())
-        _emit_cue(s, fx)  # say the current cue again from its start
+        s.ask_deadline = None
+        _emit_cue(s, fx)  # say the current cue (or question) again from its start
     elif s.last_instruction:
         _say(s, fx, s.last_instruction, "repeat")
 
@@ -323,7 +415,7 @@ def _help(s: State, now: float, fx: list[Effect]) -> None:
 
 
 def _finish_early(s: State, now: float, fx: list[Effect]) -> None:
-    _finish(s, now, fx, EndReason.FINISHED_EARLY, outcome=Outcome.SKIPPED)
+    _finish(s, now, fx, EndReason.FINISHED_EARLY, outcome=Outcome.SKIPPED, checkin=True)
 
 
 _COMMANDS: dict[Intent, Callable[[State, float, list[Effect]], None]] = {
@@ -343,6 +435,7 @@ _HANDLERS: dict[type[Event], Callable[[State, Event, float, list[Effect]], None]
     SpeechFinished: _on_speech_finished,
     CommandHeard: _on_command,
     NotUnderstood: _on_not_understood,
+    AnswerHeard: _on_answer,
     PainRecorded: _on_pain_recorded,
     PainRecordFailed: _on_pain_recorded,
     MicLost: _on_mic_lost,
@@ -356,7 +449,16 @@ def _advance(s: State, now: float, fx: list[Effect]) -> None:
     """Carry out plan items until one needs to wait (speech, a deadline) or the session ends."""
     while s.mode is Mode.RUNNING and s.awaiting is None:
         item = s.plan[s.cursor]
-        if isinstance(item, Begin):
+        # What is listened for follows the cursor: an answer only while a question is open.
+        _listen(s, fx, Expectation(answer=item.answer) if isinstance(item, Ask) else Expectation())
+        if isinstance(item, Ask):
+            if s.ask_deadline is None:
+                _emit_cue(s, fx)  # ask; its end starts the wait
+                continue
+            if now >= s.ask_deadline:
+                _unanswered(s, now, fx)
+            return
+        elif isinstance(item, Begin):
             s.current = s.last_exercise = item.exercise
             s.cursor += 1
         elif isinstance(item, Done):
@@ -400,6 +502,10 @@ def _hold(s: State, item: HoldStep, now: float, fx: list[Effect]) -> bool:
 def _emit_cue(s: State, fx: list[Effect]) -> None:
     """Say the cue (or summary) at the cursor; its end moves the plan on."""
     item = s.plan[s.cursor]
+    if isinstance(item, Ask):
+        question = prompts.ask_again(item.question) if s.ask_tries else item.question
+        s.awaiting = _say(s, fx, question, "question", quotes=item.quotes_commands)
+        return
     if isinstance(item, Summary):
         counts = {o: sum(1 for _, x in s.outcomes if x == o) for o in Outcome}
         text = prompts.summary(
@@ -424,8 +530,12 @@ def _finish(
     reason: EndReason,
     outcome: Outcome,
     notice: str | None = None,
+    checkin: bool = False,
 ) -> None:
-    """End early: silence, record the exercise under way, then the summary."""
+    """End early: silence, record the exercise under way, then the summary.
+
+    With ``checkin``, the closing pain check-in is asked first (if it is still ahead).
+    """
     fx.append(CutSpeech())
     if s.holding:
         fx.append(CancelHold())
@@ -435,7 +545,7 @@ def _finish(
     _reset_timing(s)
     s.end_reason = reason
     s.mode = Mode.RUNNING
-    s.cursor = len(s.plan) - 1
+    s.cursor = _closing(s) if checkin else len(s.plan) - 1
     if notice:
         _splice(s, [Cue(notice, "reply")])
     _advance(s, now, fx)
@@ -457,9 +567,9 @@ def _listen(s: State, fx: list[Effect], expectation: Expectation) -> None:
 
 
 def _outcome(s: State, fx: list[Effect], index: int, outcome: Outcome) -> None:
-    ex_id = s.exercise(index).id
-    s.outcomes = tuple(o for o in s.outcomes if o[0] != ex_id) + ((ex_id, outcome),)
-    fx.append(RecordOutcome(ex_id, outcome))
+    ex = s.exercise(index)
+    s.outcomes = tuple(o for o in s.outcomes if o[0] != ex.id) + ((ex.id, outcome),)
+    fx.append(RecordOutcome(ex.id, outcome, ex.reps, ex.hold.duration_s))
 
 
 def _hold_still(s: State, now: float, fx: list[Effect], mode: Mode) -> None:
@@ -478,6 +588,8 @@ def _carry_on(s: State, now: float, fx: list[Effect], announce: bool) -> None:
             s.hold_start += held
         if s.rest_until is not None:
             s.rest_until += held
+        if s.ask_deadline is not None:
+            s.ask_deadline += held
     s.paused_at = s.stop_deadline = None
     s.mode = Mode.RUNNING
     if announce:
@@ -489,8 +601,75 @@ def _carry_on(s: State, now: float, fx: list[Effect], announce: bool) -> None:
 
 
 def _reset_timing(s: State) -> None:
-    s.hold_start = s.rest_until = s.paused_at = s.stop_deadline = None
+    s.hold_start = s.rest_until = s.paused_at = s.stop_deadline = s.ask_deadline = None
     s.awaiting = None
+    s.ask_tries = 0
+
+
+# -- questions -----------------------------------------------------------------------------
+def _asking(s: State) -> Ask | None:
+    """The question at the cursor, if one is being asked or waits for its answer."""
+    item = s.plan[s.cursor] if s.cursor < len(s.plan) else None
+    return item if isinstance(item, Ask) else None
+
+
+def _valid(ask: Ask, value: Value) -> bool:
+    if isinstance(ask.answer, Number):
+        return isinstance(value, int) and ask.answer.low <= value <= ask.answer.high
+    return value in ask.answer.phrases().values()
+
+
+def _unanswered(s: State, now: float, fx: list[Effect]) -> None:
+    """No answer (or none understood): ask once more, then leave the question, never guess."""
+    s.ask_deadline, s.awaiting = None, None
+    if s.ask_tries == 0:
+        s.ask_tries = 1
+        _emit_cue(s, fx)
+    else:
+        _leave_question(s, now, fx)
+
+
+def _leave_question(s: State, now: float, fx: list[Effect]) -> None:
+    """Go on without an answer: said so, except for the CORE question (its own notice follows)."""
+    ask = _asking(s)
+    fx.append(CutSpeech())
+    _reset_timing(s)
+    s.cursor += 1
+    if ask is not None and ask.topic is not Topic.ROUTINE:
+        _splice(s, [Cue(prompts.QUESTION_LEFT, "reply")])
+    _advance(s, now, fx)
+
+
+def _acknowledgement(s: State, topic: Topic, value: Value) -> str:
+    if topic is Topic.EFFORT:
+        return prompts.EFFORT_HEARD
+    assert isinstance(value, int)
+    text = prompts.score_heard(value)
+    start = next((v for t, v in s.answers if t is Topic.PAIN_START), None)
+    if topic is Topic.PAIN_END and isinstance(start, int) and value - start >= PAIN_RISE:
+        text += " " + prompts.pain_rose(start, value)
+    return text
+
+
+def _choose(s: State, pattern: str, fx: list[Effect]) -> None:
+    """Guide the routine the CORE answer points to: its plan replaces what follows."""
+    chosen = dict(s.candidates)[pattern]
+    s.routine = chosen.routine
+    s.end_reason = EndReason.COMPLETED
+    fx.append(ChooseRoutine(chosen.routine.id))
+    s.outcomes = tuple((e.id, Outcome.AVOIDED) for e in chosen.avoided)
+    fx.extend(initial_effects(s))
+    plan = compile_plan(chosen.routine, chosen.avoided, chosen.estimated_s, s.questions)
+    s.plan = s.plan[: s.cursor] + (Cue(prompts.WHY[pattern], "reply"), *plan)
+
+
+def _closing(s: State) -> int:
+    """Where an early finish goes: the closing pain check-in (if still ahead), or the summary."""
+    for i in range(s.cursor + 1, len(s.plan)):
+        item = s.plan[i]
+        if isinstance(item, Ask) and item.topic is Topic.PAIN_END:
+            return i
+    return len(s.plan) - 1
 
 
 def _next_begin(s: State) -> int:

@@ -16,12 +16,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from voicecoach.engine.effects import Count, Effect, EndReason, EndSession, Say
-from voicecoach.engine.events import CommandHeard, Event
+from voicecoach.engine.events import AnswerHeard, CommandHeard, Event
 from voicecoach.engine.interpreter import Interpreter
+from voicecoach.engine.plan import NO_QUESTIONS, Ask, Questions
 from voicecoach.engine.session import State, new_session
 from voicecoach.routines.model import Exercise, Routine
 from voicecoach.store.memory import MemoryStore
-from voicecoach.vocabulary import Intent
+from voicecoach.vocabulary import Intent, Value
+
+#: After a question has been said, a simulated user answers this many seconds later.
+ANSWER_AFTER_S = 1.0
 
 #: Fitted on every utterance of the library rendered by espeak-ng at the default voice and
 #: rate (164 texts, mean error 0.43 s): seconds per word, and per utterance.
@@ -185,12 +189,17 @@ def run_script(
     record_fails: bool = False,
     estimated_s: float = 0.0,
     limit_s: float = 6 * 3600,
+    questions: Questions = NO_QUESTIONS,
+    reply: Callable[[Ask], Value | None] | None = None,
+    state: State | None = None,
 ) -> Transcript:
     """Run a session on a fake clock, through the coach's own interpreter.
 
     ``script`` holds (session time, event or intent) pairs; an intent stands for
     ``CommandHeard(intent)``. Pain records become durable ``record_delay`` seconds after
-    ``RecordPain`` (or fail, with ``record_fails``); the engine hears of it then.
+    ``RecordPain`` (or fail, with ``record_fails``); the engine hears of it then. ``reply``
+    answers each question the coach asks (None: silence), ``ANSWER_AFTER_S`` after it was said.
+    ``state`` replaces the session built from the other arguments (a CORE triage session).
     """
     sim = _Simulation(limit_s)
     speaker = _SimulatedSpeaker(sim, speech)
@@ -204,12 +213,19 @@ def run_script(
         out.effects.append(Timed(round(sim.now(), 6), effect))
         if isinstance(effect, EndSession):
             out.end_t = sim.now()
+        if reply is not None and isinstance(effect, Say) and effect.kind == "question":
+            ask = interpreter.state.plan[interpreter.state.cursor]
+            assert isinstance(ask, Ask)
+            value = reply(ask)
+            if value is not None:
+                t = sim.now() + speech(effect.text) + ANSWER_AFTER_S
+                sim.at(t, 0, functools.partial(sim.deliver, AnswerHeard(value)))
 
     def acknowledge(ack: Event) -> None:
         sim.at(sim.now() + record_delay, 2, functools.partial(sim.deliver, ack))
 
     interpreter = Interpreter(
-        new_session(routine, avoided, estimated_s),
+        state or new_session(routine, avoided, estimated_s, questions),
         speaker=speaker,
         store=store,
         session_id=store.start_session(routine.id),

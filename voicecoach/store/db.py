@@ -42,9 +42,13 @@ from voicecoach.store.backup import (
 from voicecoach.store.files import fsync_dir, make_dirs, open_lock, try_lock
 from voicecoach.store.protocol import (
     AvoidEntry,
+    answer_value,
+    check_answer,
+    check_dose,
     check_end_reason,
     check_outcome,
     check_pain,
+    session_record,
 )
 from voicecoach.store.schema import StoreError, migrate, user_version
 
@@ -186,12 +190,50 @@ class Store:
         log.info("session %d started: %s", session_id, routine)
         return session_id
 
-    def record_outcome(self, session_id: int, exercise: str, outcome: str) -> None:
-        """Record how an exercise ended; recording it again in the same session replaces it."""
+    def record_outcome(
+        self,
+        session_id: int,
+        exercise: str,
+        outcome: str,
+        reps: int | None = None,
+        hold_s: int | None = None,
+    ) -> None:
+        """Record how an exercise ended (and its dose); again in the same session replaces it."""
         check_outcome(outcome)
+        check_dose(reps, hold_s)
         with self._write() as conn:
             _require_session(conn, session_id)
-            _set_outcome(conn, session_id, exercise, outcome, self._stamp())
+            _set_outcome(conn, session_id, exercise, outcome, self._stamp(), reps, hold_s)
+
+    def record_answer(
+        self, session_id: int, topic: str, exercise: str | None, value: int | str
+    ) -> None:
+        """Record the user's answer to one of the coach's questions."""
+        check_answer(topic, value)
+        with self._write() as conn:
+            _require_session(conn, session_id)
+            conn.execute(
+                "INSERT INTO answers (session_id, topic, exercise, value, at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (session_id, str(topic), exercise, str(value), self._stamp()),
+            )
+
+    def set_routine(self, session_id: int, routine: str) -> None:
+        """The session guides ``routine`` (chosen by the CORE question after it started)."""
+        with self._write() as conn:
+            _require_session(conn, session_id)
+            conn.execute("UPDATE sessions SET routine = ? WHERE id = ?", (routine, session_id))
+
+    def efforts(self) -> dict[str, list[str]]:
+        """Each exercise's "easy / fine / hard" answers, oldest first (the engine doses by them)."""
+        with self._mutex:
+            rows = self._conn.execute(
+                "SELECT exercise, value FROM answers WHERE topic = 'effort' ORDER BY id"
+            ).fetchall()
+        out: dict[str, list[str]] = {}
+        for exercise, value in rows:
+            out.setdefault(exercise, []).append(value)
+        return out
 
     def record_pain(
         self,
@@ -217,6 +259,9 @@ class Store:
             )
             if exercise is not None:
                 _set_outcome(conn, session_id, exercise, Outcome.DROPPED_PAIN, at)
+                new = conn.execute("SELECT 1 FROM avoid WHERE exercise = ?", (exercise,))
+                if new.fetchone() is None:
+                    _log_avoid(conn, exercise, "added", "pain", at)
                 conn.execute(
                     "INSERT INTO avoid (exercise, since, reason, session_id)"
                     " VALUES (?, ?, 'pain', ?)"
@@ -258,20 +303,26 @@ class Store:
 
     def avoid_add(self, exercise: str, reason: str = "added by hand") -> bool:
         """Put an exercise on the avoid list; False if it was already there (entry unchanged)."""
+        at = self._stamp()
         with self._write() as conn:
             cursor = conn.execute(
                 "INSERT INTO avoid (exercise, since, reason) VALUES (?, ?, ?)"
                 " ON CONFLICT (exercise) DO NOTHING",
-                (exercise, self._stamp(), reason),
+                (exercise, at, reason),
             )
+            if cursor.rowcount == 1:
+                _log_avoid(conn, exercise, "added", reason, at)
         if cursor.rowcount == 1:
             self.back_up()
         return cursor.rowcount == 1
 
     def avoid_remove(self, exercise: str) -> bool:
         """Take an exercise off the avoid list; False if it was not there."""
+        at = self._stamp()
         with self._write() as conn:
             cursor = conn.execute("DELETE FROM avoid WHERE exercise = ?", (exercise,))
+            if cursor.rowcount == 1:
+                _log_avoid(conn, exercise, "removed", None, at)
         if cursor.rowcount == 1:
             self.back_up()
         return cursor.rowcount == 1
@@ -285,29 +336,41 @@ class Store:
                 "SELECT id, routine, started, ended, end_reason FROM sessions ORDER BY id"
             ).fetchall()
             outcomes = conn.execute(
-                "SELECT session_id, exercise, outcome FROM outcomes ORDER BY id"
+                "SELECT session_id, exercise, outcome, reps, hold_s FROM outcomes ORDER BY id"
             ).fetchall()
             pains = conn.execute(
-                "SELECT session_id, exercise, side, rep, second FROM pain_events ORDER BY id"
+                "SELECT session_id, exercise, side, rep, second, at FROM pain_events ORDER BY id"
             ).fetchall()
-        by_id: dict[int, dict[str, Any]] = {}
-        for sid, routine, started, ended, end_reason in sessions:
-            by_id[sid] = {
-                "id": sid,
-                "routine": routine,
-                "started": started,
-                "ended": ended,
-                "end_reason": end_reason,
-                "exercises": [],
-                "pain": [],
-            }
-        for sid, exercise, outcome in outcomes:
-            by_id[sid]["exercises"].append({"exercise": exercise, "outcome": outcome})
-        for sid, exercise, side, rep, second in pains:
-            by_id[sid]["pain"].append(
-                {"exercise": exercise, "side": side, "rep": rep, "second": second}
+            answers = conn.execute(
+                "SELECT session_id, topic, exercise, value FROM answers ORDER BY id"
+            ).fetchall()
+        parts: dict[int, tuple[list[Any], list[Any], list[Any]]] = {
+            s[0]: ([], [], []) for s in sessions
+        }
+        for sid, exercise, outcome, reps, hold_s in outcomes:
+            parts[sid][0].append(
+                {"exercise": exercise, "outcome": outcome, "reps": reps, "hold_s": hold_s}
             )
-        return list(by_id.values())
+        for sid, exercise, side, rep, second, at in pains:
+            parts[sid][1].append(
+                {"exercise": exercise, "side": side, "rep": rep, "second": second, "at": at}
+            )
+        for sid, topic, exercise, value in answers:
+            parts[sid][2].append(
+                {"topic": topic, "exercise": exercise, "value": answer_value(topic, value)}
+            )
+        return [
+            session_record(sid, routine, started, ended, reason, *parts[sid])
+            for sid, routine, started, ended, reason in sessions
+        ]
+
+    def avoid_changes(self) -> list[dict[str, Any]]:
+        """Every change to the avoid list, oldest first: exercise, change, reason, at."""
+        with self._snapshot() as conn:
+            rows = conn.execute(
+                "SELECT exercise, change, reason, at FROM avoid_log ORDER BY id"
+            ).fetchall()
+        return [dict(zip(("exercise", "change", "reason", "at"), row, strict=True)) for row in rows]
 
     def back_up(self) -> Path | None:
         """Write a verified backup of the database now; its path, or None if that failed.
@@ -429,11 +492,29 @@ def _require_session(conn: sqlite3.Connection, session_id: int) -> None:
 
 
 def _set_outcome(
-    conn: sqlite3.Connection, session_id: int, exercise: str, outcome: str, at: str
+    conn: sqlite3.Connection,
+    session_id: int,
+    exercise: str,
+    outcome: str,
+    at: str,
+    reps: int | None = None,
+    hold_s: int | None = None,
+) -> None:
+    # A pain report replaces the outcome but keeps the dose the exercise was guided at.
+    conn.execute(
+        "INSERT INTO outcomes (session_id, exercise, outcome, at, reps, hold_s)"
+        " VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (session_id, exercise) DO UPDATE"
+        " SET outcome = excluded.outcome, at = excluded.at,"
+        " reps = coalesce(excluded.reps, reps), hold_s = coalesce(excluded.hold_s, hold_s)",
+        (session_id, exercise, outcome, at, reps, hold_s),
+    )
+
+
+def _log_avoid(
+    conn: sqlite3.Connection, exercise: str, change: str, reason: str | None, at: str
 ) -> None:
     conn.execute(
-        "INSERT INTO outcomes (session_id, exercise, outcome, at) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (session_id, exercise) DO UPDATE"
-        " SET outcome = excluded.outcome, at = excluded.at",
-        (session_id, exercise, outcome, at),
+        "INSERT INTO avoid_log (exercise, change, reason, at) VALUES (?, ?, ?, ?)",
+        (exercise, change, reason, at),
     )

@@ -13,7 +13,16 @@ from typing import Any
 
 from voicecoach.engine.effects import EndReason, Outcome
 from voicecoach.store.db import stamp, utc_now
-from voicecoach.store.protocol import AvoidEntry, check_end_reason, check_outcome, check_pain
+from voicecoach.store.protocol import (
+    AvoidEntry,
+    answer_value,
+    check_answer,
+    check_dose,
+    check_end_reason,
+    check_outcome,
+    check_pain,
+    session_record,
+)
 
 
 @dataclass
@@ -22,8 +31,9 @@ class _Session:
     started: str
     ended: str | None = None
     end_reason: str | None = None
-    outcomes: dict[str, str] = field(default_factory=dict)  # in first-recorded order
+    outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)  # first-recorded order
     pain: list[dict[str, Any]] = field(default_factory=list)
+    answers: list[dict[str, Any]] = field(default_factory=list)
 
 
 class MemoryStore:
@@ -44,12 +54,43 @@ class MemoryStore:
         self._sessions[session_id] = _Session(routine, stamp(self._now()))
         return session_id
 
-    def record_outcome(self, session_id: int, exercise: str, outcome: str) -> None:
-        """Record how an exercise ended; recording it again in the same session replaces it."""
+    def record_outcome(
+        self,
+        session_id: int,
+        exercise: str,
+        outcome: str,
+        reps: int | None = None,
+        hold_s: int | None = None,
+    ) -> None:
+        """Record how an exercise ended (and its dose); again in the same session replaces it."""
         check_outcome(outcome)
+        check_dose(reps, hold_s)
         session = self._session(session_id)
         stamp(self._now())  # the SQLite store stamps every write; its clock check applies here
-        session.outcomes[exercise] = str(outcome)
+        self._set_outcome(session, exercise, str(outcome), reps, hold_s)
+
+    def record_answer(
+        self, session_id: int, topic: str, exercise: str | None, value: int | str
+    ) -> None:
+        """Record the user's answer to one of the coach's questions."""
+        check_answer(topic, value)
+        session = self._session(session_id)
+        stamp(self._now())
+        value = answer_value(str(topic), str(value))
+        session.answers.append({"topic": str(topic), "exercise": exercise, "value": value})
+
+    def set_routine(self, session_id: int, routine: str) -> None:
+        """The session guides ``routine`` (chosen by the CORE question after it started)."""
+        self._session(session_id).routine = routine
+
+    def efforts(self) -> dict[str, list[str]]:
+        """Each exercise's "easy / fine / hard" answers, oldest first (the engine doses by them)."""
+        out: dict[str, list[str]] = {}
+        for session in self._sessions.values():
+            for a in session.answers:
+                if a["topic"] == "effort":
+                    out.setdefault(a["exercise"], []).append(a["value"])
+        return out
 
     def record_pain(
         self,
@@ -69,10 +110,11 @@ class MemoryStore:
                 "side": side,
                 "rep": rep,
                 "second": None if second is None else float(second),
+                "at": at,
             }
         )
         if exercise is not None:
-            session.outcomes[exercise] = Outcome.DROPPED_PAIN.value
+            self._set_outcome(session, exercise, Outcome.DROPPED_PAIN.value, None, None)
             old = self._avoid.get(exercise)
             if old is None:
                 self._avoid[exercise] = AvoidEntry(exercise, at, "pain")
@@ -101,17 +143,30 @@ class MemoryStore:
     def history(self) -> list[dict[str, Any]]:
         """Every session, oldest first, with its outcomes and pain reports; JSON-ready."""
         return [
-            {
-                "id": sid,
-                "routine": s.routine,
-                "started": s.started,
-                "ended": s.ended,
-                "end_reason": s.end_reason,
-                "exercises": [{"exercise": e, "outcome": o} for e, o in s.outcomes.items()],
-                "pain": [dict(p) for p in s.pain],
-            }
+            session_record(
+                sid,
+                s.routine,
+                s.started,
+                s.ended,
+                s.end_reason,
+                [dict(o) for o in s.outcomes.values()],
+                [dict(p) for p in s.pain],
+                [dict(a) for a in s.answers],
+            )
             for sid, s in self._sessions.items()
         ]
+
+    @staticmethod
+    def _set_outcome(
+        session: _Session, exercise: str, outcome: str, reps: int | None, hold_s: int | None
+    ) -> None:
+        old = session.outcomes.get(exercise, {})
+        session.outcomes[exercise] = {
+            "exercise": exercise,
+            "outcome": outcome,
+            "reps": reps if reps is not None else old.get("reps"),
+            "hold_s": hold_s if hold_s is not None else old.get("hold_s"),
+        }
 
     def _session(self, session_id: int) -> _Session:
         session = self._sessions.get(session_id)

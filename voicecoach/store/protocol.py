@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from voicecoach.engine.effects import EndReason, Outcome
+from voicecoach.engine.effects import EndReason, Outcome, Topic
+from voicecoach.engine.progression import Effort
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,29 @@ class SessionStore(Protocol):
         """Record that a routine has started; the new session's id."""
         ...
 
-    def record_outcome(self, session_id: int, exercise: str, outcome: Outcome) -> None:
-        """Record how an exercise ended; recording it again in the same session replaces it."""
+    def record_outcome(
+        self,
+        session_id: int,
+        exercise: str,
+        outcome: Outcome,
+        reps: int | None = None,
+        hold_s: int | None = None,
+    ) -> None:
+        """Record how an exercise ended (and its dose); again in the same session replaces it."""
+        ...
+
+    def record_answer(
+        self, session_id: int, topic: Topic, exercise: str | None, value: int | str
+    ) -> None:
+        """Record the user's answer to one of the coach's questions."""
+        ...
+
+    def set_routine(self, session_id: int, routine: str) -> None:
+        """The session guides ``routine`` (chosen by the CORE question after it started)."""
+        ...
+
+    def efforts(self) -> dict[str, list[str]]:
+        """Each exercise's "easy / fine / hard" answers, oldest first (the engine doses by them)."""
         ...
 
     def record_pain(
@@ -67,6 +89,58 @@ def check_outcome(outcome: str) -> None:
 def check_end_reason(reason: str) -> None:
     """Refuse a value that is not an ``EndReason``."""
     _check_choice("end reason", reason, tuple(EndReason))
+
+
+def check_answer(topic: str, value: object) -> None:
+    """Refuse an unknown topic, or a value that does not answer it."""
+    _check_choice("topic", topic, tuple(Topic))
+    if topic in (Topic.PAIN_START, Topic.PAIN_END):
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 10:
+            raise ValueError(f"a pain score is a whole number from 0 to 10, not {value!r}")
+    elif topic == Topic.EFFORT:
+        _check_choice("effort", str(value), tuple(Effort))
+    elif not isinstance(value, str) or not value:
+        raise ValueError(f"a routine is named by its id, not {value!r}")
+
+
+def check_dose(reps: object, hold_s: object) -> None:
+    """Refuse a dose that is not whole numbers (both may be None)."""
+    for name, value in (("reps", reps), ("hold_s", hold_s)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise ValueError(f"{name} must be an int or None, not {value!r}")
+
+
+def answer_value(topic: str, text: str) -> int | str:
+    """A stored answer as it was given: pain scores are numbers."""
+    return int(text) if topic in (Topic.PAIN_START, Topic.PAIN_END) else text
+
+
+def session_record(
+    sid: int,
+    routine: str,
+    started: str,
+    ended: str | None,
+    end_reason: str | None,
+    exercises: list[dict[str, Any]],
+    pain: list[dict[str, Any]],
+    answers: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """One session of ``history()``, the same from both stores (``checkins``: start and end)."""
+    scores = {a["topic"]: a["value"] for a in answers if a["topic"] in tuple(Topic)[:2]}
+    return {
+        "id": sid,
+        "routine": routine,
+        "started": started,
+        "ended": ended,
+        "end_reason": end_reason,
+        "exercises": exercises,
+        "pain": pain,
+        "checkins": {
+            "start": scores.get(Topic.PAIN_START.value),
+            "end": scores.get(Topic.PAIN_END.value),
+        },
+        "answers": answers,
+    }
 
 
 def check_pain(rep: object, second: object) -> None:

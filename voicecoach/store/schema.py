@@ -74,6 +74,34 @@ MIGRATIONS: tuple[str, ...] = (
         session_id INTEGER REFERENCES sessions (id) ON DELETE SET NULL
     );
     """,
+    # 2: the dose each exercise was guided at, answers to the coach's questions (pain
+    # check-ins, effort, the CORE question), and every change to the avoid list (for progress).
+    """
+    ALTER TABLE outcomes ADD COLUMN reps INTEGER
+        CHECK (reps IS NULL OR typeof(reps) = 'integer');
+    ALTER TABLE outcomes ADD COLUMN hold_s INTEGER
+        CHECK (hold_s IS NULL OR typeof(hold_s) = 'integer');
+
+    CREATE TABLE answers (
+        id         INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        topic      TEXT NOT NULL CHECK (topic IN ('pain_start', 'pain_end', 'effort', 'routine')),
+        exercise   TEXT,
+        value      TEXT NOT NULL,
+        at         TEXT NOT NULL
+    );
+    CREATE INDEX answers_session ON answers (session_id);
+
+    CREATE TABLE avoid_log (
+        id         INTEGER PRIMARY KEY,
+        exercise   TEXT NOT NULL,
+        change     TEXT NOT NULL CHECK (change IN ('added', 'removed')),
+        reason     TEXT,
+        at         TEXT NOT NULL
+    );
+    INSERT INTO avoid_log (exercise, change, reason, at)
+        SELECT exercise, 'added', reason, since FROM avoid ORDER BY since;
+    """,
 )
 
 
