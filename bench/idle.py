@@ -3,7 +3,7 @@
 Between sessions the service transcribes each utterance freely and ``parse()`` looks for
 "start <routine>" or "what can I do" (``voicecoach/service/idle.py``). This compares the
 transcribers: pocketsphinx's full English LM (``FullTranscriber``) and Whisper tiny.en run lean
-(``voicecoach/service/whisper.py``), plain and primed with the routine titles.
+(``voicecoach/speech/whisper.py``), plain and primed with the routine titles.
 
 Run from the repository root after ``scripts/setup.sh --test``: ``.venv/bin/python
 bench/idle.py``. It judges on what training never saw:
@@ -43,7 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from voicecoach.audio import SAMPLE_RATE  # noqa: E402
 from voicecoach.service import idle  # noqa: E402
 from voicecoach.service.idle import IdleRequest  # noqa: E402
-from voicecoach.service.whisper import WINDOW_S, WhisperTranscriber, title_context  # noqa: E402
+from voicecoach.speech.transcribe import FullTranscriber  # noqa: E402
+from voicecoach.speech.whisper import WINDOW_S, WhisperTranscriber, title_context  # noqa: E402
 
 
 def _builtin_routines() -> Mapping[str, Any]:
@@ -53,7 +54,7 @@ def _builtin_routines() -> Mapping[str, Any]:
 
 
 TRANSCRIBERS: dict[str, Callable[[], Any]] = {
-    "pocketsphinx full LM": idle.FullTranscriber,
+    "pocketsphinx full LM": FullTranscriber,
     "Whisper tiny.en (ct2 int8, 10 s)": WhisperTranscriber,
     "Whisper tiny.en, primed with the titles": lambda: WhisperTranscriber(
         context=title_context(_builtin_routines())

@@ -3,7 +3,7 @@
 # missing ones, with sudo when not root), a virtual environment in .venv, and the package.
 # Idempotent and quick when everything is already there.
 #
-#   scripts/setup.sh          what running the coach needs
+#   scripts/setup.sh          what running the coach needs (and drawing its progress)
 #   scripts/setup.sh --test   also what the test suite, the benchmarks and training need
 set -euo pipefail
 
@@ -21,6 +21,8 @@ if [ "$mode" = "--test" ]; then
     # (--no-install-recommends would leave festival without any), Node.js for GnuSpeech.
     packages+=(pulseaudio pulseaudio-utils libasound2-plugins systemd flite festival
         festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
+    # pdftotext and pdfinfo read back the report voicecoach export --pdf writes.
+    packages+=(poppler-utils)
     command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 
@@ -43,8 +45,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-extra=""
-[ "$mode" = "--test" ] && extra="[test,train]"
+# plots: matplotlib, for voicecoach progress --png and export --pdf.
+extra="[plots]"
+[ "$mode" = "--test" ] && extra="[plots,test,train]"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 # Reinstall only when the project's metadata changed since the last install.
 stamp=".venv/.voicecoach-installed$extra"

@@ -138,3 +138,26 @@ def speech_sentences(without_commands: bool = True, held_out: bool = False) -> n
             continue
         parts += [corpus.load(clip), np.zeros(SAMPLE_RATE // 3, np.int16)]
     return np.concatenate(parts)
+
+
+def quiet_spans(pcm: np.ndarray, min_s: float) -> list[tuple[float, float]]:
+    """(start, end) of every silent stretch at least ``min_s`` long (10 ms resolution)."""
+    frame = SAMPLE_RATE // 100
+    n = len(pcm) // frame
+    loud = np.abs(pcm[: n * frame].astype(np.int32)).reshape(n, frame).max(axis=1) > 300
+    spans, start = [], None
+    for i, is_loud in enumerate([*loud, True]):
+        if not is_loud and start is None:
+            start = i
+        elif is_loud and start is not None:
+            if (i - start) * frame / SAMPLE_RATE >= min_s:
+                spans.append((start * frame / SAMPLE_RATE, i * frame / SAMPLE_RATE))
+            start = None
+    return spans
+
+
+def no_questions(folder: Path) -> Path:
+    """A config file that turns the coach's questions off (for sessions about something else)."""
+    path = folder / "no-questions.toml"
+    path.write_text("[session]\ncheckin = false\neffort = false\n")
+    return path

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.enrollment_fakes import needs_shared, stop_takes, word_takes
-from tests.scenes import first_count, place, rms, scale_to, trim, write_wav
+from tests.scenes import first_count, no_questions, place, rms, scale_to, trim, write_wav
 from training.voices import held_out_voices, render
 from voicecoach.audio import SAMPLE_RATE
 from voicecoach.audio.output import read_wav
@@ -103,7 +103,8 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def replay(root: Path, routines: Path, data: Path, audio_in: Path) -> dict:
     out = data.with_suffix(".wav")
-    args = ["--routines-dir", str(routines), "--data-dir", str(data), "run", "short-check"]
+    args = ["--routines-dir", str(routines), "--data-dir", str(data)]
+    args += ["--config", str(no_questions(root)), "run", "short-check"]
     result = CliRunner().invoke(cli, [*args, "--audio-in", str(audio_in), "--audio-out", str(out)])
     assert result.exit_code == 0, result.output
     history = CliRunner().invoke(cli, ["--data-dir", str(data), "history", "--json"]).stdout

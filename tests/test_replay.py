@@ -20,6 +20,7 @@ from tests.scenes import (
     clips,
     first_count,
     first_departure,
+    no_questions,
     place,
     rms,
     scale_to,
@@ -67,6 +68,8 @@ def replay(root: Path, routines: Path, name: str, audio_in: Path, *extra: str) -
         str(routines),
         "--data-dir",
         str(data),
+        "--config",
+        str(no_questions(root)),  # these sessions are about hearing commands
         "run",
         "short-check",
         "--audio-in",

@@ -465,3 +465,21 @@ def test_sessions_reuse_the_recognizers_built_once_and_reset_them(tmp_path: Path
     ends = [s["end_reason"] for s in store.history()]
     store.close()
     assert ends == ["interrupted", "interrupted"]
+
+
+def test_run_with_no_routine_asks_the_core_question(idle_service):
+    """``voicecoach run`` with no routine: the service's session begins with the CORE question."""
+    from voicecoach.engine.session import UNCHOSEN
+    from voicecoach.service.control import request
+
+    path = idle_service.control.path
+    asker, replies = _ask(path, {"cmd": "run", "routine": None})
+    asked = idle_service.requests.next(timeout=10)
+    assert (asked.kind, asked.routine) == ("start", UNCHOSEN.id)
+    idle_service.handle(asked, audio_ok=False)
+    asker.join(timeout=30)
+    assert replies[0]["error"].startswith(f"cannot start {UNCHOSEN.id}: no audio device")
+    assert request(path, {"cmd": "run", "routine": "no-such"}) == {
+        "ok": False,
+        "error": "no routine called 'no-such'",
+    }

@@ -19,14 +19,14 @@ from voicecoach.config import ConfigError, Reminder, load
 from voicecoach.routines.loader import load_builtin
 from voicecoach.service.idle import (
     MATCH,
-    FullTranscriber,
     IdleListener,
     IdleRequest,
     best_transcriber,
     expectation,
     parse,
 )
-from voicecoach.service.whisper import WhisperTranscriber, title_context
+from voicecoach.speech.transcribe import FullTranscriber
+from voicecoach.speech.whisper import WhisperTranscriber, title_context
 from voicecoach.vocabulary import Choice
 
 ROUTINES = load_builtin().routines

@@ -124,6 +124,8 @@ def test_that_hurts_drops_the_exercise_now_and_in_later_sessions(tmp_path: Path)
     assert cli_json(tmp_path, "history")[-1]["exercises"][0] == {
         "exercise": "neutral_spine_hold",
         "outcome": "avoided",
+        "reps": None,
+        "hold_s": None,
     }
 
     # Once removed from the avoid list it is guided again.

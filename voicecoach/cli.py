@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 a data error (bad routine, unknown name), 2 a usage err
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import json
 import logging
@@ -471,9 +472,14 @@ def _synth(settings: VoiceSettings) -> EspeakSynth:
 
 
 @cli.command()
-@click.argument("routine")
+@click.argument("routine", required=False)
 @click.option(
     "--text", is_flag=True, help="Guide in text: print each line, read commands typed on stdin."
+)
+@click.option(
+    "--bad-day",
+    is_flag=True,
+    help="Guide every exercise at the gentlest dose its bounds allow (your progress is kept).",
 )
 @click.option(
     "--time-scale",
@@ -506,8 +512,9 @@ def _synth(settings: VoiceSettings) -> EspeakSynth:
 @click.pass_obj
 def run(
     settings: Settings,
-    routine: str,
+    routine: str | None,
     text: bool,
+    bad_day: bool,
     time_scale: float,
     audio_out: Path | None,
     audio_in: Path | None,
@@ -523,23 +530,37 @@ def run(
 ) -> None:
     """Guide ROUTINE: spoken when there is a sound card, otherwise in text.
 
+    Without ROUTINE the coach first asks what eases your back pain (sitting, standing or lying
+    down, or neither: the CORE Back Tool's question) and guides the matching routine.
+
     Commands are heard from the microphone or typed on stdin, one per line: next, pause,
     resume, repeat, help, finish, stop, and "that hurts". Exercises that hurt are dropped and
-    left out of later sessions (see: voicecoach avoid list). In text mode each line the coach
-    says is printed as "[mm:ss] text".
+    left out of later sessions (see: voicecoach avoid list). The coach asks for a pain score
+    (0 to 10) before and after, and "easy, fine or hard?" after each exercise, which sets its
+    dose next time within the routine's bounds ([session] in the config file turns these off).
+    In text mode each line the coach says is printed as "[mm:ss] text".
     """
     from voicecoach.audio import counters as audio_counters
     from voicecoach.audio.output import AudioDeviceError, LiveOutput
     from voicecoach.audio.playout import Playout
+    from voicecoach.engine.plan import Questions
+    from voicecoach.engine.session import UNCHOSEN
+    from voicecoach.session.runner import Triage
+    from voicecoach.store import MemoryStore
 
-    r = find_routine(_library(settings), routine)
+    library = _library(settings)
+    r: Routine | Triage
+    r = find_routine(library, routine) if routine else Triage(tuple(library.routines.values()))
+    name = UNCHOSEN.id if isinstance(r, Triage) else r.id
     if not (text or audio_out or audio_in):
         # The service owns the devices: it guides, and answers once the session has started.
-        reply = _service_request({"cmd": "run", "routine": r.id}, wait=True)
+        request = {"cmd": "run", "routine": name if routine else None}
+        reply = _service_request(request, wait=True)
         if reply is not None:
             if reply.get("warning"):
                 click.echo(f"warning: {reply['warning']}", err=True)
-            click.echo(f"The voicecoach service is guiding {r.id}.", err=True)
+            what = name if routine else "a routine chosen by your answer"
+            click.echo(f"The voicecoach service is guiding {what}.", err=True)
             return
     if audio_in and not audio_out:  # it was silently ignored: say what it needs
         raise click.UsageError("--audio-in works with --audio-out (a replay into a file).")
@@ -595,8 +616,14 @@ def run(
             if session.warning is not None:
                 click.echo(f"warning: {session.warning}", err=True)
             try:
+                # A rendering nobody listens to is a preview, not exercise: it follows the
+                # avoid list and the doses, asks nothing and records nothing.
+                preview = audio_out is not None and recording is None
+                asks = settings.config.session
+                questions = Questions(asks.checkin and not preview, asks.effort and not preview)
                 with _open_store(settings, recover=True) as store:
-                    reason = session.run(r, store)
+                    guided = MemoryStore.preview_of(store) if preview else store
+                    reason = session.run(r, guided, questions=questions, bad_day=bad_day)
             finally:
                 if live is not None:  # what the devices dropped or flagged, in the log
                     audio_counters.log_session_end(
@@ -606,7 +633,7 @@ def run(
         if live is not None:
             live.close()
     if mode == "file":
-        click.echo(f"Rendered {r.id} into {audio_out} ({reason}).", err=True)
+        click.echo(f"Rendered {name} into {audio_out} ({reason}).", err=True)
     if reason == "interrupted" and mode != "file":
         sys.exit(130)
 
@@ -1065,6 +1092,7 @@ def serve(
     (voicecoach run, status, stop); systemd is told of readiness and health (Type=notify,
     watchdog).
     """
+    from voicecoach.engine.plan import Questions
     from voicecoach.service.control import ServiceError, default_socket_path
     from voicecoach.service.daemon import Service
     from voicecoach.service.idle import best_transcriber
@@ -1095,6 +1123,7 @@ def serve(
             transcriber=lambda: best_transcriber(library.routines),
             voice=voice,
             adapt_again=_adapt_again(settings),
+            questions=Questions(settings.config.session.checkin, settings.config.session.effort),
         )
         sys.exit(service.run())
     except ServiceError as exc:  # another service runs, or something else is at the socket path
@@ -1247,25 +1276,143 @@ def history(settings: Settings, as_json: bool) -> None:
     These are the sessions kept in the data folder; the appliance service keeps its own, and
     a note says how to see them.
     """
+    from voicecoach.progress import when
+
     _appliance_note(settings, "history")
-    with _open_store(settings) as store:
-        sessions = store.history()
     if as_json:
-        click.echo(json.dumps(sessions, indent=2))
+        with _open_store(settings) as store:
+            click.echo(json.dumps(store.history(), indent=2))
         return
+    summary, sessions, names = _progress(settings)
     if not sessions:
         click.echo("No sessions yet.")
-    for s in sessions:
-        tally: dict[str, int] = {}
+    for s, shown in zip(sessions, summary["sessions"], strict=True):
+        scores = s["checkins"]
+        pain = ""
+        if scores["start"] is not None or scores["end"] is not None:
+            pain = f"  pain {_score(scores['start'])} -> {_score(scores['end'])}"
+        title = f"{shown['title']} ({s['routine']})"
+        click.echo(f"{when(s['started'])}  {title}  {shown['state']}{pain}")
+        by_outcome: dict[str, list[str]] = {}
         for e in s["exercises"]:
-            tally[e["outcome"]] = tally.get(e["outcome"], 0) + 1
-        counts = ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in tally.items())
-        click.echo(f"{s['started']}  {s['routine']}  {s['end_reason'] or 'running'}  {counts}")
+            by_outcome.setdefault(e["outcome"], []).append(names.exercise(e["exercise"]))
+        for outcome, label in OUTCOME_WORDS.items():
+            if outcome in by_outcome:
+                click.echo(f"    {label}: {', '.join(by_outcome[outcome])}")
         for p in s["pain"]:
             where = ", ".join(
                 f"{k} {p[k]}" for k in ("side", "rep", "second") if p.get(k) is not None
             )
-            click.echo(f"    pain: {p['exercise']}" + (f" ({where})" if where else ""))
+            said = f"{names.exercise(p['exercise'])}" + (f" ({where})" if where else "")
+            click.echo(f"    pain reported at {when(p['at'])[11:]}: {said}")
+
+
+#: How each outcome reads in the history, in the order shown.
+OUTCOME_WORDS = {
+    "done": "done",
+    "stopped": "partly done",
+    "dropped_pain": "taken out for pain",
+    "skipped": "left out",
+    "avoided": "on the avoid list",
+}
+
+
+def _score(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _progress(settings: Settings) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
+    """(progress, history, names) from the data folder, with the library's names."""
+    from voicecoach.engine.session import UNCHOSEN
+    from voicecoach.progress import Names, summarize
+
+    library = _library(settings)
+    names = Names(
+        {r.id: r.title for r in library.routines.values()}
+        | {UNCHOSEN.id: "CORE question, no routine chosen"},
+        {e.id: e.name for e in library.exercises.values()},
+    )
+    with _open_store(settings) as store:
+        history = store.history()
+        changes = store.avoid_changes()
+        avoided = [a.exercise for a in store.avoided()]
+        running = store.sessions_running()
+    return summarize(history, changes, avoided, names, running), history, names
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option(
+    "--png",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also draw it into this PNG file (needs matplotlib: scripts/setup.sh installs it).",
+)
+@click.pass_obj
+def progress(settings: Settings, as_json: bool, png: Path | None) -> None:
+    """Show how it is going.
+
+    Pain before and after each session (the check-ins), sessions per week, exercises dropped
+    and restored, and each exercise's dose over time.
+    """
+    from voicecoach.progress import as_text
+
+    _appliance_note(settings, "progress")
+    summary, _history, _names = _progress(settings)
+    if png is not None:
+        _draw(lambda charts: charts.draw_png(summary, png), png)
+    click.echo(json.dumps(summary, indent=2) if as_json else as_text(summary))
+    if png is not None:
+        click.echo(f"Drawn into {png}.", err=True)
+
+
+def _draw(draw: Callable[[Any], None], path: Path) -> None:
+    """Draw with the optional charts module; a clear message when it cannot."""
+    from voicecoach import charts
+
+    _check_writable(path)
+    try:
+        draw(charts)
+    except charts.ChartsUnavailable as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write {path}: {exc}")
+
+
+@cli.command()
+@click.option(
+    "--csv",
+    "csv_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write sessions, exercises, pain events, check-ins and the avoid list as CSV files "
+    "into this folder.",
+)
+@click.option(
+    "--pdf",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a two-page report for a physiotherapist into this PDF file (needs matplotlib).",
+)
+@click.pass_obj
+def export(settings: Settings, csv_dir: Path | None, pdf: Path | None) -> None:
+    """Export the history: CSV files for a spreadsheet, or a PDF report for a clinician."""
+    from voicecoach.export import write_csv
+
+    if csv_dir is None and pdf is None:
+        raise click.UsageError("say what to export: --csv DIR, --pdf FILE, or both.")
+    _appliance_note(settings, "export")
+    summary, history, names = _progress(settings)
+    if csv_dir is not None:
+        with _open_store(settings) as store:
+            avoided = [(a.exercise, a.since, a.reason) for a in store.avoided()]
+        try:
+            written = write_csv(csv_dir, history, avoided, names)
+        except OSError as exc:
+            _fail(f"cannot write into {csv_dir}: {exc}")
+        click.echo(f"Wrote {len(written)} CSV files into {csv_dir}.")
+    if pdf is not None:
+        made = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
+        source = f"voicecoach {__version__}, made {made}"
+        _draw(lambda charts: charts.write_pdf(summary, pdf, source), pdf)
+        click.echo(f"Wrote the report into {pdf}.")
 
 
 @cli.command("restore")

@@ -10,6 +10,10 @@ volume = 100        # 0-200
 output_device = "pulse"   # a name fragment or an index (voicecoach devices)
 input_device = "pulse"
 
+[session]
+checkin = true      # ask for a pain score, 0 to 10, before and after the exercises
+effort = true       # ask "easy, fine or hard?" after each exercise (it sets the next dose)
+
 [[reminders]]             # voicecoach serve announces these, then waits for "start"
 at = "08:30"              # local time, 24-hour
 routine = "morning-mobility"
@@ -49,6 +53,14 @@ class AudioSettings:
 
 
 @dataclass(frozen=True)
+class SessionSettings:
+    """Which questions the coach asks in a session (both on unless turned off)."""
+
+    checkin: bool = True
+    effort: bool = True
+
+
+@dataclass(frozen=True)
 class Reminder:
     """Announce ``routine`` every day at ``hour``:``minute`` (local time)."""
 
@@ -64,6 +76,7 @@ class FileConfig:
     voice: VoiceSettings = field(default_factory=VoiceSettings)
     audio: AudioSettings = field(default_factory=AudioSettings)
     reminders: tuple[Reminder, ...] = ()
+    session: SessionSettings = field(default_factory=SessionSettings)
 
 
 _LIMITS = {"rate": (80, 450), "volume": (0, 200)}
@@ -86,7 +99,7 @@ def load(path: Path) -> FileConfig:
         raise ConfigError(f"{path}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}{_unquoted_time(text, str(exc))}") from exc
-    unknown = set(data) - {"voice", "audio", "reminders"}
+    unknown = set(data) - {"voice", "audio", "reminders", "session"}
     if unknown:
         raise ConfigError(f"{path}: unknown section(s): {', '.join(sorted(unknown))}")
     voice = VoiceSettings()
@@ -106,7 +119,12 @@ def load(path: Path) -> FileConfig:
         if key not in ("output_device", "input_device"):
             raise ConfigError(f"{path}: audio.{key}: unknown key")
         audio = replace(audio, **{key: _device(value, f"{path}: audio.{key}")})
-    return FileConfig(voice, audio, _reminders(data.get("reminders", []), path))
+    session = SessionSettings()
+    for key, value in _table(data, "session", "checkin", path).items():
+        if key not in ("checkin", "effort") or not isinstance(value, bool):
+            raise ConfigError(f"{path}: session.{key}: unknown key, or not true or false")
+        session = replace(session, **{key: value})
+    return FileConfig(voice, audio, _reminders(data.get("reminders", []), path), session)
 
 
 def _unquoted_time(text: str, error: str) -> str:

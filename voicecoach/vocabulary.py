@@ -175,8 +175,11 @@ class Number:
         return {NUMBER_WORDS[n]: n for n in range(max(self.low, 0), top + 1)}
 
     def match(self, text: str) -> Value | None:
-        """The number said (a word) or typed (digits) in the whole of ``text``, else None."""
-        words = answer_words(text)
+        """The number said (a word) or typed (digits) in the whole of ``text``, else None.
+
+        "Four out of ten" is four too: the scale may be said with it.
+        """
+        words = re.sub(r"\s+(?:out\s+)?of\s+(?:ten|10)$", "", answer_words(text))
         if words.isdigit() and self.low <= int(words) <= self.high:
             return int(words)
         return self.phrases().get(words)

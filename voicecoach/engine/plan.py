@@ -93,7 +93,19 @@ class Questions:
 
 NO_QUESTIONS = Questions()
 PAIN_SCORE = Number(0, 10)
-EFFORTS = Choice.of("easy", "fine", "hard")
+#: "easy", "fine" or "hard", also said in a few words (a lone "easy" is easy to mishear).
+EFFORTS = Choice(
+    tuple(
+        (f"{lead}{word}", effort)
+        for effort, words in (
+            ("easy", ("easy", "quite easy", "very easy", "too easy")),
+            ("fine", ("fine", "okay", "just right")),
+            ("hard", ("hard", "quite hard", "very hard", "too hard", "difficult")),
+        )
+        for word in words
+        for lead in ("", "it was ", "that was ")
+    )
+)
 
 
 #: The CORE Back Tool's groups, by how an answer may name them (``PainPattern`` values).

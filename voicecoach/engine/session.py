@@ -113,6 +113,7 @@ class State:
     current: int | None = None  # exercise between its Begin and Done
     last_exercise: int | None = None  # most recent exercise begun
     last_hold: tuple[str | None, int] | None = None  # (side, rep) of the latest hold begun
+    holds_begun: int = 0  # holds of the current exercise begun so far
     last_instruction: str | None = None  # for "repeat"
     outcomes: tuple[tuple[str, Outcome], ...] = ()
     pending_pain: int | None = None  # exercise whose pain record is being written
@@ -415,7 +416,9 @@ def _help(s: State, now: float, fx: list[Effect]) -> None:
 
 
 def _finish_early(s: State, now: float, fx: list[Effect]) -> None:
-    _finish(s, now, fx, EndReason.FINISHED_EARLY, outcome=Outcome.SKIPPED, checkin=True)
+    # An exercise finished half-way was partly done ("stopped"); one not yet held, left out.
+    outcome = Outcome.STOPPED if s.holds_begun else Outcome.SKIPPED
+    _finish(s, now, fx, EndReason.FINISHED_EARLY, outcome=outcome, checkin=True)
 
 
 _COMMANDS: dict[Intent, Callable[[State, float, list[Effect]], None]] = {
@@ -460,6 +463,7 @@ def _advance(s: State, now: float, fx: list[Effect]) -> None:
             return
         elif isinstance(item, Begin):
             s.current = s.last_exercise = item.exercise
+            s.holds_begun = 0
             s.cursor += 1
         elif isinstance(item, Done):
             _outcome(s, fx, item.exercise, Outcome.DONE)
@@ -487,6 +491,7 @@ def _hold(s: State, item: HoldStep, now: float, fx: list[Effect]) -> bool:
     if s.hold_start is None:
         s.hold_start, s.hold_next = now, 0
         s.last_hold = (item.side, item.rep)
+        s.holds_begun += 1
         fx.append(StartHold(s.exercise(item.exercise).id, item.side, item.rep, item.seconds))
     # Marks are due at absolute instants (start + offset): a late wake-up never shifts later ones.
     while s.hold_next < len(item.marks) and now >= s.hold_start + item.marks[s.hold_next].offset:

@@ -35,6 +35,7 @@ from typing import Any
 from voicecoach.audio.output import LATENCY_S
 from voicecoach.audio.playout import Playout
 from voicecoach.config import Reminder
+from voicecoach.engine.plan import NO_QUESTIONS, Questions
 from voicecoach.enrollment.folder import VoiceFolder
 from voicecoach.enrollment.live import LiveDevices
 from voicecoach.routines.loader import Library
@@ -74,6 +75,7 @@ class Service:
         transcriber: Callable[[], Transcribe] | None = None,
         voice: VoiceFolder | None = None,
         adapt_again: str = "voicecoach enroll",
+        questions: Questions = NO_QUESTIONS,
     ) -> None:
         self.library = library
         self.synth = synth
@@ -107,6 +109,7 @@ class Service:
             self.status,
             self.watchdog,
             self.notifier,
+            questions,
         )
         self.input_device = input_device
         self.voice = voice

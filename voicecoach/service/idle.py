@@ -17,21 +17,16 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from voicecoach.audio import SAMPLE_RATE
 from voicecoach.routines.model import Routine
+from voicecoach.speech.utterances import FRAME, Utterances
 from voicecoach.vocabulary import Choice, Expectation
 
 log = logging.getLogger(__name__)
 
-FRAME = SAMPLE_RATE // 50
-SPEECH_DB = 12.0  # a frame is speech this far above the noise floor
-END_SILENCE_S = 0.6  # an utterance ends after this much quiet
-MAX_UTTERANCE_S = 6.0
-MIN_UTTERANCE_S = 0.3
 TAIL_S = 0.5  # deaf for this long after the coach stops speaking
 MATCH = 0.75  # how close the spoken name must be to a routine's (difflib ratio)
 LIST_PHRASES = ("what can i do", "what can i say", "what routines", "list routines")
@@ -92,45 +87,12 @@ def parse(text: str, routines: Mapping[str, Routine], suggested: str | None) -> 
     return IdleRequest("start", str(routine)) if routine is not None else None
 
 
-class FullTranscriber:
-    """pocketsphinx with its full English language model: free text, no grammar to force."""
-
-    def __init__(self) -> None:
-        from pathlib import Path  # noqa: PLC0415
-
-        from pocketsphinx import Decoder, get_model_path  # noqa: PLC0415
-
-        model = Path(get_model_path()) / "en-us"
-        self._decoder: Any = Decoder(
-            hmm=str(model / "en-us"),
-            dict=str(model / "cmudict-en-us.dict"),
-            lm=str(model / "en-us.lm.bin"),
-            maxhmmpf=2000,
-            maxwpf=10,
-            loglevel="FATAL",
-        )
-
-    def transcribe(self, pcm: np.ndarray) -> str:
-        """The words heard in one utterance."""
-        self._decoder.start_utt()
-        self._decoder.process_raw(pcm.astype("<i2").tobytes(), False, True)
-        self._decoder.end_utt()
-        hyp = self._decoder.hyp()
-        return hyp.hypstr if hyp is not None else ""
-
-
 def best_transcriber(routines: Mapping[str, Routine]) -> Callable[[np.ndarray], str]:
     """Whisper primed with the routine titles, or pocketsphinx where Whisper is missing."""
-    from voicecoach.service.whisper import WhisperTranscriber, title_context  # noqa: PLC0415
-    from voicecoach.speech.recognizer import RecognizerUnavailable  # noqa: PLC0415
+    from voicecoach.speech.transcribe import best  # noqa: PLC0415
+    from voicecoach.speech.whisper import title_context  # noqa: PLC0415
 
-    try:
-        whisper = WhisperTranscriber(context=title_context(routines))
-        log.info("between sessions: Whisper tiny.en")
-        return whisper.transcribe
-    except RecognizerUnavailable as exc:
-        log.warning("between sessions: pocketsphinx (%s)", exc)
-        return FullTranscriber().transcribe
+    return best(title_context(routines)).transcribe
 
 
 class IdleListener:
@@ -150,9 +112,7 @@ class IdleListener:
         self.coach_speaking = coach_speaking
         self.suggested = suggested
         self.heard: list[str] = []  # transcriptions, for logs and tests
-        self._noise_db = 40.0
-        self._frames: list[np.ndarray] = []
-        self._quiet = 0
+        self._utterances = Utterances()
         self._deaf_until = 0.0
         self._pending = np.zeros(0, np.int16)
         self._t = 0.0
@@ -170,25 +130,13 @@ class IdleListener:
     def _frame(self, frame: np.ndarray, t: float) -> None:
         if self.coach_speaking():
             self._deaf_until = t + TAIL_S
-            self._frames, self._quiet = [], 0
+            self._utterances.clear()
             return
         if t < self._deaf_until:
             return
-        level = 10 * np.log10(np.mean(frame.astype(np.float64) ** 2) + 1)
-        speech = level > self._noise_db + SPEECH_DB
-        if not speech:  # the floor follows quiet frames: down fast, up slowly
-            rate = 0.3 if level < self._noise_db else 0.01
-            self._noise_db += rate * (level - self._noise_db)
-        if speech or self._frames:
-            self._frames.append(frame)
-            self._quiet = 0 if speech else self._quiet + 1
-        length = len(self._frames) * FRAME / SAMPLE_RATE
-        if self._frames and (
-            self._quiet * FRAME / SAMPLE_RATE >= END_SILENCE_S or length >= MAX_UTTERANCE_S
-        ):
-            utterance, self._frames, self._quiet = np.concatenate(self._frames), [], 0
-            if length >= MIN_UTTERANCE_S:
-                self._utterance(utterance)
+        utterance = self._utterances.push(frame)
+        if utterance is not None:
+            self._utterance(utterance)
 
     def _utterance(self, pcm: np.ndarray) -> None:
         text = self.transcribe(pcm)

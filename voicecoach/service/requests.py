@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from voicecoach.engine.events import Interrupted
+from voicecoach.engine.session import UNCHOSEN
 from voicecoach.routines.model import Routine
 from voicecoach.service.control import Handler, Reply, RequestError, error_reply
 from voicecoach.service.idle import IdleRequest
@@ -76,7 +77,11 @@ class Requests:
     def run_request(self, request: dict[str, Any]) -> Future[Reply]:
         """Answered by the main loop: {"started": id}, or an error saying why it did not start."""
         routine = request.get("routine")
-        if not isinstance(routine, str) or routine not in self.routines:
+        if routine is None:  # no routine named: the CORE question chooses one
+            routine = UNCHOSEN.id
+        if not isinstance(routine, str) or (
+            routine not in self.routines and routine != UNCHOSEN.id
+        ):
             raise RequestError(f"no routine called {routine!r}")
         if self.stopping.is_set():
             raise RequestError("the service is stopping")

@@ -11,7 +11,10 @@ from concurrent.futures import Future
 
 from voicecoach.audio import counters as audio_counters
 from voicecoach.audio.playout import Playout
+from voicecoach.engine.plan import NO_QUESTIONS, Questions
+from voicecoach.engine.session import UNCHOSEN
 from voicecoach.routines.loader import Library
+from voicecoach.routines.model import Routine
 from voicecoach.service.control import Reply, error_reply
 from voicecoach.service.notify import HealthWatchdog, Notifier
 from voicecoach.service.output_device import OutputDevice
@@ -19,6 +22,7 @@ from voicecoach.service.recognizers import SessionRecognizers
 from voicecoach.service.requests import Requests, answer
 from voicecoach.service.state import ServiceState
 from voicecoach.session.build import Live, build
+from voicecoach.session.runner import Triage
 from voicecoach.speech.tts import EspeakSynth
 from voicecoach.store.protocol import SessionStore
 
@@ -41,6 +45,7 @@ class SessionRunner:
         status: ServiceState,
         watchdog: HealthWatchdog,
         notifier: Notifier,
+        questions: Questions = NO_QUESTIONS,
     ) -> None:
         self.library = library
         self.store = store
@@ -53,10 +58,18 @@ class SessionRunner:
         self.status = status
         self.watchdog = watchdog
         self.notifier = notifier
+        self.questions = questions
 
     def run(self, routine_id: str, reply: Future[Reply] | None = None) -> None:
-        """Guide ``routine_id`` to its end; ``reply`` is told at once whether it started."""
-        routine = self.library.routines[routine_id]
+        """Guide ``routine_id`` to its end; ``reply`` is told at once whether it started.
+
+        ``UNCHOSEN.id`` asks the CORE question first, among the library's routines.
+        """
+        routine: Routine | Triage
+        if routine_id == UNCHOSEN.id:
+            routine = Triage(tuple(self.library.routines.values()))
+        else:
+            routine = self.library.routines[routine_id]
         try:
             recognizers = self.recognizers.get()  # built once; the builder resets them
             self.status.recognizers = [r.name for r in recognizers]
@@ -84,7 +97,7 @@ class SessionRunner:
                 self.watchdog.beat(mic_ok=mic_ok, engine_ticked=True)
 
             try:
-                reason = session.run(routine, self.store, beat)
+                reason = session.run(routine, self.store, beat, self.questions)
                 log.info("session of %s ended: %s", routine_id, reason)
             finally:
                 self.status.count(session.counters(), self.output.counters())

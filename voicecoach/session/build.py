@@ -31,11 +31,12 @@ from voicecoach.audio.playout import Playout
 from voicecoach.audio.replay import RecordedMicrophone, RoomEcho
 from voicecoach.engine.effects import EndReason
 from voicecoach.engine.events import MicLost
+from voicecoach.engine.plan import NO_QUESTIONS, Questions
 from voicecoach.routines.model import Routine
 from voicecoach.session.clock import MonotonicClock
 from voicecoach.session.inbox import Inbox
 from voicecoach.session.listener import Listener, MicrophoneEvents
-from voicecoach.session.runner import Speaker, run_session
+from voicecoach.session.runner import Speaker, Triage, run_session
 from voicecoach.session.textmode import TextSpeaker, Typed, read_commands
 from voicecoach.session.timeline import (
     HeartbeatTimeline,
@@ -44,6 +45,7 @@ from voicecoach.session.timeline import (
     Reporter,
     Timeline,
 )
+from voicecoach.speech.answers import AnswerRecognizer
 from voicecoach.speech.recognizer import Recognizer
 from voicecoach.speech.tts import EspeakSynth
 from voicecoach.speech.voice import VoiceSpeaker
@@ -125,11 +127,16 @@ class Session:
 
     def run(
         self,
-        routine: Routine,
+        routine: Routine | Triage,
         store: SessionStore,
         beat: Callable[[], None] | None = None,
+        questions: Questions = NO_QUESTIONS,
+        bad_day: bool = False,
     ) -> EndReason:
-        """Guide ``routine`` to its end; ``beat`` is called from the loop's own waits."""
+        """Guide ``routine`` to its end; ``beat`` is called from the loop's own waits.
+
+        ``questions`` and ``bad_day`` as ``run_session`` takes them.
+        """
         timeline = self.timeline if beat is None else HeartbeatTimeline(self.timeline, beat)
         return run_session(
             routine,
@@ -138,6 +145,8 @@ class Session:
             timeline=timeline,
             inbox=self.inbox,
             listen=self._listen,
+            questions=questions,
+            bad_day=bad_day,
         )
 
     def _listen(self, expectation: Expectation) -> None:
@@ -226,6 +235,8 @@ def _render(mode: Render | Replay, inbox: Inbox) -> Session:
     if isinstance(mode, Replay):
         for recognizer in mode.recognizers:
             recognizer.reset()
+            if isinstance(recognizer, AnswerRecognizer):
+                recognizer.wait = True  # answers at the same instant of every replay
         listener = Listener.for_coach(mode.recognizers, inbox.put)
         room = RoomEcho(mode.room_echo_db) if mode.room_echo_db is not None else None
         timeline = RenderTimeline(

@@ -70,6 +70,14 @@ def choose(
 
         choice.recognizers.append(PocketsphinxRecognizer(safety=not command_model_on))
         choice.reasons.append("also: pocketsphinx keyword spotting (model in its package)")
+    if not any(r.name == "vosk" for r in choice.recognizers):
+        # Answers (a pain score, "easy", "lying down") are free words: transcribed, only while
+        # a question is open. Vosk hears them by its grammar instead.
+        from voicecoach.speech.answers import AnswerRecognizer  # noqa: PLC0415
+        from voicecoach.speech.transcribe import best  # noqa: PLC0415
+
+        choice.recognizers.append(AnswerRecognizer(best))
+        choice.reasons.append("answers to questions: transcribed while a question is open")
     for reason in choice.reasons:
         log.info("%s", reason)
     return choice

