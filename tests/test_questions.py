@@ -247,3 +247,36 @@ def test_no_core_answer_guesses_nothing_and_ends():
     assert tr.end_reason() == "finished_early"
     assert tr.store.history()[-1]["routine"] == "core-question"
     assert tr.store.history()[-1]["routine"] == "core-question"
+
+
+def test_help_while_a_question_waits_says_the_help_then_asks_again():
+    tr = run_script(ROUTINE, [(17.0, Intent.HELP)], questions=Questions(checkin=True))
+    texts = said(tr)
+    i = texts.index(prompts.help_text())
+    assert texts[i - 1] == prompts.checkin_start() and texts[i + 1] == prompts.checkin_start()
+    assert prompts.ask_again(prompts.checkin_start()) in texts[i + 2 :]  # still unanswered
+
+
+def effort_asked_at() -> float:
+    tr = run_script(ROUTINE, questions=Questions(effort=True))
+    return next(e.t for e in tr.of(Say) if e.effect.text == prompts.EFFORT)
+
+
+@pytest.mark.parametrize("intent", list(Intent), ids=lambda i: i.value)
+def test_every_command_while_a_question_is_open(intent: Intent):
+    """The docs' row "a question open", cell by cell (the effort question after "tilt")."""
+    t = effort_asked_at() + 4.0  # asked, and waiting for the answer
+    tr = run_script(ROUTINE, [(t, intent)], questions=Questions(effort=True))
+    texts = [e.effect.text for e in tr.of(Say) if e.t >= t]
+    outcome = {e.effect.exercise: e.effect.outcome for e in tr.of(RecordOutcome)}
+    expected = {
+        Intent.PAIN: lambda: [a.exercise for a in tr.store.avoided()] == ["tilt"],
+        Intent.STOP: lambda: texts[0] == prompts.stopped(),
+        Intent.NEXT: lambda: texts[0] == prompts.QUESTION_LEFT and outcome == {"tilt": "done"},
+        Intent.PAUSE: lambda: texts[0] == prompts.paused(),
+        Intent.RESUME: lambda: texts[0] == prompts.ALREADY_GOING,
+        Intent.REPEAT: lambda: texts[0] == prompts.EFFORT,
+        Intent.HELP: lambda: texts[:2] == [prompts.help_text(), prompts.EFFORT],
+        Intent.FINISH: lambda: tr.end_reason() == "finished_early" and outcome == {"tilt": "done"},
+    }[intent]
+    assert expected(), texts

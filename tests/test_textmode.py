@@ -215,3 +215,22 @@ def test_typed_lines_are_read_for_what_the_coach_listens_for():
         AnswerHeard(7, "7"),
         None,
     ]
+
+
+def test_typed_check_ins_and_efforts_are_stored_and_shown_in_progress(tmp_path: Path):
+    proc = coach(tmp_path, "run", "core-stability", "--text", "--time-scale", "0.05")
+    _run_until(proc, lambda t: t.startswith("How is your back right now"), "4")
+    _run_until(proc, lambda t: t.startswith("Was that easy"), "it was easy")
+    _run_until(proc, lambda t: t.startswith("Was that easy"), "skip")
+    _run_until(proc, lambda t: t.startswith("Was that easy"), "hard")
+    _run_until(proc, lambda t: t.startswith("How is your back now, after"), "7")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    said = texts(out)
+    assert prompts.pain_rose(4, 7) in " ".join(said)
+    (session,) = cli_json(tmp_path, "history")
+    assert session["checkins"] == {"start": 4, "end": 7}
+    efforts = [(a["exercise"], a["value"]) for a in session["answers"] if a["topic"] == "effort"]
+    assert efforts == [("neutral_spine_hold", "easy"), ("bridge", "hard")]
+    progress = cli_json(tmp_path, "progress")
+    assert [(s["pain_before"], s["pain_after"]) for s in progress["sessions"]] == [(4, 7)]

@@ -554,7 +554,7 @@ def run(
     name = UNCHOSEN.id if isinstance(r, Triage) else r.id
     if not (text or audio_out or audio_in):
         # The service owns the devices: it guides, and answers once the session has started.
-        request = {"cmd": "run", "routine": name if routine else None}
+        request = {"cmd": "run", "routine": name if routine else None, "bad_day": bad_day}
         reply = _service_request(request, wait=True)
         if reply is not None:
             if reply.get("warning"):

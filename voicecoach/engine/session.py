@@ -407,8 +407,9 @@ def _repeat(s: State, now: float, fx: list[Effect]) -> None:
 
 
 def _help(s: State, now: float, fx: list[Effect]) -> None:
-    if s.mode is Mode.RUNNING and s.awaiting is not None:
+    if s.mode is Mode.RUNNING and (s.awaiting is not None or _asking(s) is not None):
         fx.append(CutSpeech())
+        s.ask_deadline = None  # a question is asked again after the help, and waited for anew
         _say(s, fx, prompts.help_text(), "reply", quotes=True)
         _emit_cue(s, fx)
     else:

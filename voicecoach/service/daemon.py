@@ -189,7 +189,7 @@ class Service:
         if asked.kind == "list" and audio_ok:
             self.say(choices(self.library.routines))
         elif asked.kind == "start" and asked.routine is not None:
-            self._start(asked.routine, asked.reply, audio_ok)
+            self._start(asked.routine, asked.reply, audio_ok, asked.bad_day)
         elif asked.kind == "enroll":
             self._enroll(asked.reply, audio_ok)
 
@@ -213,7 +213,9 @@ class Service:
         self._voice_stamp = None  # show what enrollment left
         self._note_voice()
 
-    def _start(self, routine: str, reply: Future[Reply] | None, audio_ok: bool) -> None:
+    def _start(
+        self, routine: str, reply: Future[Reply] | None, audio_ok: bool, bad_day: bool = False
+    ) -> None:
         if reply is not None and not reply.set_running_or_notify_cancel():
             return  # the client gave up waiting: start nothing it cannot hear about
         if self.stopping.is_set():
@@ -225,7 +227,7 @@ class Service:
         else:
             self.reminders.forget_suggestion()
             self.idle.close()  # the session opens its own
-            self.sessions.run(routine, reply)
+            self.sessions.run(routine, reply, bad_day)
 
     def _on_sigterm(self, _signum: int, _frame: Any) -> None:
         log.info("SIGTERM: stopping")

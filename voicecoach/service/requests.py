@@ -29,6 +29,7 @@ class QueuedRequest:
     kind: str  # "start" a routine, "list" the routines aloud, or "enroll" the user's voice
     routine: str | None = None
     reply: Future[Reply] | None = None  # told whether it started (None: asked by voice)
+    bad_day: bool = False  # guide every exercise at its gentlest dose
 
 
 def answer(reply: Future[Reply] | None, reply_with: Reply) -> None:
@@ -83,6 +84,9 @@ class Requests:
             routine not in self.routines and routine != UNCHOSEN.id
         ):
             raise RequestError(f"no routine called {routine!r}")
+        bad_day = request.get("bad_day", False)
+        if not isinstance(bad_day, bool):
+            raise RequestError("bad_day is true or false")
         if self.stopping.is_set():
             raise RequestError("the service is stopping")
         with self._lock:
@@ -90,7 +94,7 @@ class Requests:
             self._starting = routine
         reply: Future[Reply] = Future()
         reply.add_done_callback(lambda _f: self._answered())
-        self.queue.put(QueuedRequest("start", routine, reply))
+        self.queue.put(QueuedRequest("start", routine, reply, bad_day))
         return reply
 
     def enroll_request(self, _request: dict[str, Any]) -> Future[Reply]:

@@ -60,10 +60,13 @@ class SessionRunner:
         self.notifier = notifier
         self.questions = questions
 
-    def run(self, routine_id: str, reply: Future[Reply] | None = None) -> None:
+    def run(
+        self, routine_id: str, reply: Future[Reply] | None = None, bad_day: bool = False
+    ) -> None:
         """Guide ``routine_id`` to its end; ``reply`` is told at once whether it started.
 
-        ``UNCHOSEN.id`` asks the CORE question first, among the library's routines.
+        ``UNCHOSEN.id`` asks the CORE question first, among the library's routines; on a
+        ``bad_day`` every exercise is at its gentlest dose.
         """
         routine: Routine | Triage
         if routine_id == UNCHOSEN.id:
@@ -97,7 +100,7 @@ class SessionRunner:
                 self.watchdog.beat(mic_ok=mic_ok, engine_ticked=True)
 
             try:
-                reason = session.run(routine, self.store, beat, self.questions)
+                reason = session.run(routine, self.store, beat, self.questions, bad_day)
                 log.info("session of %s ended: %s", routine_id, reason)
             finally:
                 self.status.count(session.counters(), self.output.counters())
