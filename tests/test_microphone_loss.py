@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.scenes import no_questions
 from tests.virtual_audio import PLUGGABLE, PluggableMicrophone, available, virtual_audio
 from voicecoach.cli import cli
 from voicecoach.engine import prompts
@@ -41,6 +42,7 @@ def test_unplugged_and_plugged_back_ten_times_during_a_session(tmp_path: Path):
         mic = PluggableMicrophone(tmp_path, Path(audio.env["HOME"]))
         proc = subprocess.Popen(
             [sys.executable, "-m", "voicecoach", "-v", "--data-dir", str(tmp_path / "data")]
+            + ["--config", str(no_questions(tmp_path))]  # about the microphone, not questions
             + ["run", "core-stability", "--input-device", PLUGGABLE],
             env=audio.env,
             stdin=subprocess.PIPE,

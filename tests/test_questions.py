@@ -15,7 +15,7 @@ from voicecoach.engine.effects import (
     RecordOutcome,
     Say,
 )
-from voicecoach.engine.events import AnswerHeard, NotUnderstood
+from voicecoach.engine.events import AnswerHeard, MicLost, NotUnderstood
 from voicecoach.engine.plan import Ask, Questions
 from voicecoach.engine.progression import HOLD_STEP_S, Ladder, dosed, step_after
 from voicecoach.engine.session import ANSWER_WAIT_S, Candidate, new_triage
@@ -280,3 +280,11 @@ def test_every_command_while_a_question_is_open(intent: Intent):
         Intent.FINISH: lambda: tr.end_reason() == "finished_early" and outcome == {"tilt": "done"},
     }[intent]
     assert expected(), texts
+
+
+def test_finish_with_the_microphone_lost_asks_nothing_more():
+    first_count = run_script(ROUTINE).of(Count)[0].t
+    script = [(first_count + 1, MicLost()), (first_count + 5, Intent.FINISH)]
+    tr = run_script(ROUTINE, script, questions=BOTH, reply=answering(pain_start=2, pain_end=2))
+    assert [a[0] for a in answers(tr)] == ["pain_start"]
+    assert tr.end_reason() == "finished_early"

@@ -218,7 +218,7 @@ def test_typed_lines_are_read_for_what_the_coach_listens_for():
 
 
 def test_typed_check_ins_and_efforts_are_stored_and_shown_in_progress(tmp_path: Path):
-    proc = coach(tmp_path, "run", "core-stability", "--text", "--time-scale", "0.05")
+    proc = coach(tmp_path, "run", "core-stability", "--text", "--time-scale", "0.025")
     _run_until(proc, lambda t: t.startswith("How is your back right now"), "4")
     _run_until(proc, lambda t: t.startswith("Was that easy"), "it was easy")
     _run_until(proc, lambda t: t.startswith("Was that easy"), "skip")

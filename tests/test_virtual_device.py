@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from tests.scenes import no_questions
 from tests.virtual_audio import MicFeeder, available, reinit_portaudio, virtual_audio
 from voicecoach.audio import SAMPLE_RATE
 from voicecoach.audio.output import LiveOutput
@@ -107,7 +108,7 @@ def test_run_speaks_through_the_device_and_takes_typed_commands(audio, tmp_path:
     feeder = MicFeeder(audio)  # a working, quiet microphone
     proc = subprocess.Popen(
         [sys.executable, "-m", "voicecoach", "-v", "--data-dir", str(tmp_path)]
-        + ["run", "desk-break"],
+        + ["--config", str(no_questions(tmp_path)), "run", "desk-break"],
         env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

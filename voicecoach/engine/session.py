@@ -418,8 +418,9 @@ def _help(s: State, now: float, fx: list[Effect]) -> None:
 
 def _finish_early(s: State, now: float, fx: list[Effect]) -> None:
     # An exercise finished half-way was partly done ("stopped"); one not yet held, left out.
+    # The closing check-in is asked only if the coach can hear the answer.
     outcome = Outcome.STOPPED if s.holds_begun else Outcome.SKIPPED
-    _finish(s, now, fx, EndReason.FINISHED_EARLY, outcome=outcome, checkin=True)
+    _finish(s, now, fx, EndReason.FINISHED_EARLY, outcome=outcome, checkin=s.mic_ok)
 
 
 _COMMANDS: dict[Intent, Callable[[State, float, list[Effect]], None]] = {
