@@ -117,3 +117,16 @@ def test_spoken_check_ins_are_stored_and_progress_shows_them(root):
     [session] = json.loads(progress.stdout)["sessions"]
     assert (session["pain_before"], session["pain_after"]) == (4, 7)
     assert prompts.pain_rose(4, 7)  # said; its words are checked in the engine's tests
+
+
+def test_a_rendered_preview_asks_nothing_and_is_not_recorded(root):
+    """Nobody can answer a rendering without a microphone: no question, no session kept."""
+    data = root / "data-preview"
+    out = root / "preview.wav"
+    args = ["--routines-dir", str(root / "routines"), "--data-dir", str(data)]
+    args += ["--config", str(root / "checkins.toml"), "run", "tiny-eased-by-sitting"]
+    result = CliRunner().invoke(cli, [*args, "--audio-out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert waits(read_wav(out)) == []  # no pause for an answer
+    history = CliRunner().invoke(cli, ["--data-dir", str(data), "history", "--json"])
+    assert json.loads(history.stdout) == []

@@ -492,7 +492,7 @@ def _synth(settings: VoiceSettings) -> EspeakSynth:
     "--audio-out",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Render the spoken session into this WAV file instead of a speaker, as fast as the "
-    "machine allows, without listening.",
+    "machine allows, without listening: a preview that asks nothing and is not recorded.",
 )
 @click.option(
     "--audio-in",
