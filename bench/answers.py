@@ -81,7 +81,8 @@ def main() -> None:
         f"Pain scores said by real people: {len(numbers)} number words (zero to nine) from "
         f"{speakers} speakers; what must never be a score: {len(others)} other clips (other "
         f"words and read sentences from {other_speakers} speakers, and background noise). "
-        "Each clip with half a second of quiet around it, as the utterance cutter keeps it. "
+        "Each clip with half a second of quiet before and after it (a session's utterance keeps "
+        "0.2 s before the words and 0.6 s after). "
         "pocketsphinx is judged on every fourth clip that is no number (it is slow).",
         "",
         "| transcriber | scores heard right | heard as another number | false scores on other "

@@ -124,3 +124,20 @@ def test_export_csv_writes_every_kind_of_record(data: Path, tmp_path: Path):
 def test_export_asks_what_to_export(data: Path):
     result = CliRunner().invoke(cli, ["--data-dir", str(data), "export"])
     assert result.exit_code == 2 and "--csv DIR, --pdf FILE" in result.output
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) missing")
+def test_a_long_history_still_fits_the_report(tmp_path: Path):
+    folder = tmp_path / "long"
+    with Store.open(folder) as store:
+        for _ in range(25):
+            sid = store.start_session("core-stability")
+            store.record_pain(sid, "bridge", None, 1, 2.0)
+            store.end_session(sid, "completed")
+            store.avoid_remove("bridge")
+    pdf = tmp_path / "long.pdf"
+    invoke(folder, "export", "--pdf", str(pdf))
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "(and 6 earlier)" in text  # 25 reports: the latest 19 and a line saying so
+    assert text.count("Bridge (Core stability)") == 19
+    assert "Adherence: 25 sessions, 0 with exercises done, over 1 week: 0.0 a week." in text

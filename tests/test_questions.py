@@ -80,8 +80,10 @@ def test_skip_skips_the_question_and_keeps_the_exercise():
     def skip(ask: Ask) -> None:
         return None
 
-    tr = run_script(ROUTINE, [(20.0, Intent.NEXT)], questions=Questions(checkin=True), reply=skip)
-    assert prompts.QUESTION_LEFT in said(tr)
+    tr = run_script(ROUTINE, [(22.0, Intent.NEXT)], questions=Questions(checkin=True), reply=skip)
+    first = [e for e in tr.of(Say) if e.t >= 22.0]
+    assert first[0].t == 22.0 and first[0].effect.text == prompts.QUESTION_LEFT  # at once
+    assert prompts.ask_again(prompts.checkin_start()) not in said(tr)  # not asked again
     assert [e.effect.outcome for e in tr.of(RecordOutcome)] == ["done"]
 
 
@@ -246,7 +248,6 @@ def test_no_core_answer_guesses_nothing_and_ends():
     assert tr.of(ChooseRoutine) == [] and tr.of(Count) == []
     assert tr.end_reason() == "finished_early"
     assert tr.store.history()[-1]["routine"] == "core-question"
-    assert tr.store.history()[-1]["routine"] == "core-question"
 
 
 def test_help_while_a_question_waits_says_the_help_then_asks_again():
@@ -254,7 +255,6 @@ def test_help_while_a_question_waits_says_the_help_then_asks_again():
     texts = said(tr)
     i = texts.index(prompts.help_text())
     assert texts[i - 1] == prompts.checkin_start() and texts[i + 1] == prompts.checkin_start()
-    assert prompts.ask_again(prompts.checkin_start()) in texts[i + 2 :]  # still unanswered
 
 
 def effort_asked_at() -> float:
@@ -288,3 +288,66 @@ def test_finish_with_the_microphone_lost_asks_nothing_more():
     tr = run_script(ROUTINE, script, questions=BOTH, reply=answering(pain_start=2, pain_end=2))
     assert [a[0] for a in answers(tr)] == ["pain_start"]
     assert tr.end_reason() == "finished_early"
+
+
+def test_the_config_file_turns_the_questions_off(tmp_path):
+    from voicecoach.config import ConfigError, SessionSettings, load
+
+    path = tmp_path / "config.toml"
+    path.write_text("[session]\ncheckin = false\n")
+    assert load(path).session == SessionSettings(checkin=False, effort=True)
+    assert load(tmp_path / "none.toml").session == SessionSettings(checkin=True, effort=True)
+    path.write_text('[session]\ncheckin = "no"\n')
+    with pytest.raises(ConfigError, match="session.checkin"):
+        load(path)
+
+
+def test_a_text_session_with_the_check_in_turned_off_asks_nothing_of_it(tmp_path):
+    import subprocess
+    import sys
+
+    config = tmp_path / "config.toml"
+    config.write_text("[session]\ncheckin = false\neffort = false\n")
+    args = ["--data-dir", str(tmp_path / "d"), "--config", str(config)]
+    out = subprocess.run(
+        [sys.executable, "-m", "voicecoach", *args, "run", "core-stability", "--text"]
+        + ["--time-scale", "0.005"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert "That is the end of" in out
+    assert "How is your back" not in out and prompts.EFFORT not in out
+
+
+def test_leaving_the_last_exercise_still_asks_the_closing_check_in():
+    first_count = run_script(ROUTINE).of(Count)[0].t
+    for intent in (Intent.NEXT, Intent.PAIN):
+        tr = run_script(
+            ROUTINE,
+            [(first_count + 1, intent)],
+            questions=BOTH,
+            reply=answering(pain_start=2, pain_end=5),
+        )
+        assert [a[0] for a in answers(tr)] == ["pain_start", "pain_end"], intent
+
+
+def test_a_bad_day_does_not_ask_how_the_gentlest_dose_felt(tmp_path):
+    import subprocess
+    import sys
+
+    config = tmp_path / "config.toml"
+    config.write_text("[session]\ncheckin = false\neffort = true\n")
+    args = ["--data-dir", str(tmp_path / "d"), "--config", str(config), "run", "core-stability"]
+    runs = {}
+    for extra in ([], ["--bad-day"]):
+        runs[bool(extra)] = subprocess.run(
+            [sys.executable, "-m", "voicecoach", *args, "--text", "--time-scale", "0.005", *extra],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+    assert prompts.EFFORT in runs[False] and prompts.EFFORT not in runs[True]
+    assert "First of three." in runs[True]  # pelvic tilt and bridge at their lowest bound, 3

@@ -10,6 +10,8 @@ be searched and copied.
 
 from __future__ import annotations
 
+import datetime
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -99,11 +101,25 @@ def _lines(fig: Any, top: float, lines: Sequence[str], size: int = 10) -> float:
     return y
 
 
+REPORTS = 20  # page two's room: 20 pain reports, 4 lines of avoid list, 8 changes
+AVOIDED_LINES = 4
+CHANGES = 8
+
+
+def _latest(lines: Sequence[str], room: int) -> list[str]:
+    """The last ``room`` lines, the first of them saying how many earlier ones were left out."""
+    if len(lines) <= room:
+        return list(lines)
+    return [f"(and {len(lines) - room + 1} earlier)", *lines[-(room - 1) :]]
+
+
 def write_pdf(progress: Mapping[str, Any], path: Path, source: str) -> None:
     """A two-page report a physiotherapist can read.
 
-    The period, the routines, adherence, the pain trend, every pain report with its exercise
-    and date (the latest 30), and the avoid list with its changes.
+    The period, the routines, adherence, the pain trend, the pain reports with their exercise
+    and date, and the avoid list with its changes. Page two holds the latest ``REPORTS`` pain
+    reports and ``CHANGES`` changes (it says how many earlier ones there are), so nothing runs
+    off the page.
     """
     from matplotlib.backends.backend_pdf import PdfPages  # noqa: PLC0415
 
@@ -113,7 +129,10 @@ def write_pdf(progress: Mapping[str, Any], path: Path, source: str) -> None:
     last = sessions[-1]["started"][:10] if sessions else "-"
     routines = sorted({s["title"] for s in sessions})
     done = [s for s in sessions if s["done"]]
-    weeks = progress["sessions_per_week"]
+    span = 1  # weeks from the first session to the last, quiet weeks included
+    if sessions:
+        days = datetime.date.fromisoformat(last) - datetime.date.fromisoformat(first)
+        span = days.days // 7 + 1
     with PdfPages(path) as pdf:
         page = plt.figure(figsize=(8.27, 11.69))  # A4
         y = _lines(page, 0.95, ["voicecoach: exercise and pain report"], 16)
@@ -123,9 +142,8 @@ def write_pdf(progress: Mapping[str, Any], path: Path, source: str) -> None:
             [
                 f"Period: {first} to {last}",
                 f"Routines: {', '.join(routines) or 'none'}",
-                f"Adherence: {len(sessions)} sessions, {len(done)} with exercises done; "
-                f"{len(weeks)} week(s) with exercise, "
-                f"{(sum(weeks.values()) / len(weeks)) if weeks else 0:.1f} sessions a week.",
+                f"Adherence: {len(sessions)} sessions, {len(done)} with exercises done, over "
+                f"{span} week{'s' if span != 1 else ''}: {len(done) / span:.1f} a week.",
                 "Pain is the user's own score, 0 (none) to 10 (worst), asked before and after.",
                 f"Source: {source}",
             ],
@@ -144,12 +162,13 @@ def write_pdf(progress: Mapping[str, Any], path: Path, source: str) -> None:
         avoided = [a["name"] for a in progress["avoided"]]
         changes = [f"{c['at']}  {c['change']}  {c['name']}" for c in progress["avoid_changes"]]
         y = _lines(page, 0.95, ["Pain reported during sessions"], 13)
-        if len(reports) > 30:
-            reports = [f"(and {len(reports) - 30} earlier)", *reports[-30:]]
-        y = _lines(page, y - 0.005, reports or ["none"])
+        y = _lines(page, y - 0.005, _latest(reports, REPORTS) or ["none"])
         y = _lines(page, y - 0.02, ["Avoid list (left out of every session)"], 13)
-        y = _lines(page, y - 0.005, avoided or ["empty"])
+        listed = textwrap.wrap(", ".join(avoided), 95) or ["empty"]
+        if len(listed) > AVOIDED_LINES:
+            listed = [*listed[: AVOIDED_LINES - 1], "(the whole list: voicecoach avoid list)"]
+        y = _lines(page, y - 0.005, listed)
         y = _lines(page, y - 0.02, ["Changes to the avoid list"], 13)
-        _lines(page, y - 0.005, changes[-30:] or ["none"])
+        _lines(page, y - 0.005, _latest(changes, CHANGES) or ["none"])
         pdf.savefig(page)
         plt.close(page)

@@ -564,6 +564,10 @@ def run(
             return
     if audio_in and not audio_out:  # it was silently ignored: say what it needs
         raise click.UsageError("--audio-in works with --audio-out (a replay into a file).")
+    if audio_out and not audio_in and not routine:
+        raise click.UsageError(
+            "name a ROUTINE to render: a rendering hears no answer to which routine suits you."
+        )
     if audio_in and audio_out and audio_in.resolve() == audio_out.resolve():
         raise click.UsageError("--audio-in and --audio-out must be different files.")
     recording = _recording(audio_in) if audio_in is not None else None
@@ -1283,7 +1287,7 @@ def history(settings: Settings, as_json: bool) -> None:
         with _open_store(settings) as store:
             click.echo(json.dumps(store.history(), indent=2))
         return
-    summary, sessions, names = _progress(settings)
+    summary, sessions, names, _avoided = _progress(settings)
     if not sessions:
         click.echo("No sessions yet.")
     for s, shown in zip(sessions, summary["sessions"], strict=True):
@@ -1321,8 +1325,8 @@ def _score(value: int | None) -> str:
     return "-" if value is None else str(value)
 
 
-def _progress(settings: Settings) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
-    """(progress, history, names) from the data folder, with the library's names."""
+def _progress(settings: Settings) -> tuple[dict[str, Any], list[dict[str, Any]], Any, list[Any]]:
+    """(progress, history, names, avoid list) from the data folder, with the library's names."""
     from voicecoach.engine.session import UNCHOSEN
     from voicecoach.progress import Names, summarize
 
@@ -1335,9 +1339,10 @@ def _progress(settings: Settings) -> tuple[dict[str, Any], list[dict[str, Any]],
     with _open_store(settings) as store:
         history = store.history()
         changes = store.avoid_changes()
-        avoided = [a.exercise for a in store.avoided()]
+        entries = store.avoided()
         running = store.sessions_running()
-    return summarize(history, changes, avoided, names, running), history, names
+    avoided = [a.exercise for a in entries]
+    return summarize(history, changes, avoided, names, running), history, names, entries
 
 
 @cli.command()
@@ -1357,7 +1362,7 @@ def progress(settings: Settings, as_json: bool, png: Path | None) -> None:
     from voicecoach.progress import as_text
 
     _appliance_note(settings, "progress")
-    summary, _history, _names = _progress(settings)
+    summary, _history, _names, _avoided = _progress(settings)
     if png is not None:
         _draw(lambda charts: charts.draw_png(summary, png), png)
     click.echo(json.dumps(summary, indent=2) if as_json else as_text(summary))
@@ -1399,10 +1404,9 @@ def export(settings: Settings, csv_dir: Path | None, pdf: Path | None) -> None:
     if csv_dir is None and pdf is None:
         raise click.UsageError("say what to export: --csv DIR, --pdf FILE, or both.")
     _appliance_note(settings, "export")
-    summary, history, names = _progress(settings)
+    summary, history, names, entries = _progress(settings)
     if csv_dir is not None:
-        with _open_store(settings) as store:
-            avoided = [(a.exercise, a.since, a.reason) for a in store.avoided()]
+        avoided = [(a.exercise, a.since, a.reason) for a in entries]
         try:
             written = write_csv(csv_dir, history, avoided, names)
         except OSError as exc:

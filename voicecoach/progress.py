@@ -25,7 +25,7 @@ class Names:
         return self.routines.get(routine_id, routine_id)
 
     def exercise(self, exercise_id: str | None) -> str:
-        """The exercise's name ("the welcome" for pain before any exercise)."""
+        """The exercise's name ("before any exercise" for pain reported before one began)."""
         if exercise_id is None:
             return "before any exercise"
         return self.exercises.get(exercise_id, exercise_id)

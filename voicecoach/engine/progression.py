@@ -117,8 +117,3 @@ def dosed(
         step = -ladder.down if bad_day else step_after(ladder, efforts.get(ex.id, ()))
         exercises.append(ladder.dose(step))
     return dataclasses.replace(routine, exercises=tuple(exercises))
-
-
-def hold_seconds(ex: Exercise) -> int:
-    """The length of one hold of ``ex`` in seconds (what the history shows as its dose)."""
-    return ex.hold.duration_s

@@ -680,9 +680,15 @@ def _closing(s: State) -> int:
 
 
 def _next_begin(s: State) -> int:
-    """Cursor of the next exercise's start after the cursor (or of the summary)."""
+    """Cursor of the next exercise's start, or of the closing check-in, or of the summary.
+
+    Leaving the last exercise (by "next", or because it hurt) still asks how the back is.
+    """
     for i in range(s.cursor + 1, len(s.plan)):
-        if isinstance(s.plan[i], Begin | Summary):
+        item = s.plan[i]
+        if isinstance(item, Begin | Summary) or (
+            isinstance(item, Ask) and item.topic is Topic.PAIN_END
+        ):
             return i
     return len(s.plan) - 1
 

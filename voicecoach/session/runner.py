@@ -9,6 +9,7 @@ pure engine: the avoid list, and the answers that dose each exercise.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -52,8 +53,11 @@ def run_session(
     """Guide ``routine`` (or ask the CORE question first) to its end; return how it ended.
 
     ``listen`` is told what to listen for whenever that changes (the session's listener);
-    ``questions`` says which questions are asked; on a ``bad_day`` every dose is the gentlest.
+    ``questions`` says which questions are asked; on a ``bad_day`` every dose is the gentlest
+    and "easy, fine or hard?" is not asked.
     """
+    if bad_day:  # how the gentlest dose felt says nothing about the earned one
+        questions = dataclasses.replace(questions, effort=False)
     state = _first_state(routine, store, questions, bad_day)
     session_id = store.start_session(state.routine.id)
     interpreter = Interpreter(

@@ -44,6 +44,7 @@ class AnswerRecognizer:
         self.wait = wait
         self.heard: list[str] = []  # transcriptions, for logs and tests
         self._expectation = Expectation()
+        self._fresh = False  # a new expectation: the listener thread drops what it had begun
         self._utterances = Utterances()
         self._pending = np.zeros(0, np.int16)
         self._t = 0.0
@@ -52,12 +53,18 @@ class AnswerRecognizer:
         self._jobs: list[Future[Answer | None]] = []
 
     def expect(self, expectation: Expectation) -> None:
-        """Listen for ``expectation``'s answer from now on (none: stop transcribing)."""
+        """Listen for ``expectation``'s answer from now on (none: stop transcribing).
+
+        Called from the session's loop: the model is loaded as the question is asked, on the
+        worker (the loop goes on speaking), or here when a replay waits for everything.
+        """
         self._expectation = expectation
-        self._utterances.clear()
-        self._start = None
-        if expectation.answer is not None:
-            self._transcriber_ready()  # loaded as the question is asked, not as it is answered
+        self._fresh = True
+        if expectation.answer is not None and self._transcriber is None:
+            if self.wait:
+                self._transcriber_ready()
+            else:
+                self._pool().submit(self._transcriber_ready)
 
     def reset(self) -> None:
         """Forget everything heard, and expect no answer."""
@@ -77,6 +84,10 @@ class AnswerRecognizer:
         return self._finished()
 
     def _frame(self, frame: np.ndarray, t: float) -> None:
+        if self._fresh:
+            self._fresh = False
+            self._utterances.clear()
+            self._start = None
         if self._expectation.answer is None:
             return
         if not self._utterances.active:
@@ -84,17 +95,16 @@ class AnswerRecognizer:
         utterance = self._utterances.push(frame)
         if utterance is None or self._start is None:
             return
-        start = self._start
-        end = start + (len(utterance) - self._utterances.lead) / SAMPLE_RATE
+        start = self._start  # the first loud frame; the end is the last (the gate judges these)
+        spoken = len(utterance) - self._utterances.lead - self._utterances.tail
+        end = start + spoken / SAMPLE_RATE
         expectation = self._expectation
         if self.wait:
             done: Future[Answer | None] = Future()
             done.set_result(self._hear(utterance, start, end, expectation))
             self._jobs.append(done)
         else:
-            if self._worker is None:
-                self._worker = ThreadPoolExecutor(1, thread_name_prefix="answers")
-            self._jobs.append(self._worker.submit(self._hear, utterance, start, end, expectation))
+            self._jobs.append(self._pool().submit(self._hear, utterance, start, end, expectation))
 
     def _hear(
         self, pcm: np.ndarray, start: float, end: float, expectation: Expectation
@@ -115,6 +125,12 @@ class AnswerRecognizer:
             if answer is not None:
                 out.append(answer)
         return out
+
+    def _pool(self) -> ThreadPoolExecutor:
+        """One worker: it loads the model and transcribes, one thing at a time, in order."""
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(1, thread_name_prefix="answers")
+        return self._worker
 
     def _transcriber_ready(self) -> Transcriber:
         if self._transcriber is None:

@@ -34,6 +34,7 @@ class Utterances:
             maxlen=round(LEAD_S * SAMPLE_RATE / FRAME)
         )
         self.lead = 0  # samples of the last utterance before its first loud frame
+        self.tail = 0  # and after its last one
 
     def clear(self) -> None:
         """Drop the utterance under way (the noise floor is kept: the room has not changed)."""
@@ -65,5 +66,6 @@ class Utterances:
         if not ended:
             return None
         utterance = np.concatenate(self._frames)
+        self.tail = self._quiet * FRAME
         self.clear()
         return utterance if length >= MIN_UTTERANCE_S else None

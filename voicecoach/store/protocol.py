@@ -1,5 +1,8 @@
 """What a session needs from the store, as a protocol: the SQLite ``Store`` and ``MemoryStore``.
 
+Reading progress (``Store.avoid_changes``, ``Store.sessions_running``) is not a session's
+business: only the SQLite store has it, for ``voicecoach progress``, ``history`` and ``export``.
+
 Both keep the same contract (``tests/test_store_contract.py`` runs one set of tests over both),
 including the checks here, so a fake never accepts what the real store would refuse.
 """
@@ -11,6 +14,7 @@ from typing import Any, Protocol
 
 from voicecoach.engine.effects import EndReason, Outcome, Topic
 from voicecoach.engine.progression import Effort
+from voicecoach.routines.model import PainPattern
 
 
 @dataclass(frozen=True)
@@ -99,8 +103,8 @@ def check_answer(topic: str, value: object) -> None:
             raise ValueError(f"a pain score is a whole number from 0 to 10, not {value!r}")
     elif topic == Topic.EFFORT:
         _check_choice("effort", str(value), tuple(Effort))
-    elif not isinstance(value, str) or not value:
-        raise ValueError(f"a routine is named by its id, not {value!r}")
+    elif value not in tuple(p.value for p in PainPattern):
+        raise ValueError(f"what eases the pain is one of the CORE groups, not {value!r}")
 
 
 def check_dose(reps: object, hold_s: object) -> None:
@@ -126,7 +130,8 @@ def session_record(
     answers: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """One session of ``history()``, the same from both stores (``checkins``: start and end)."""
-    scores = {a["topic"]: a["value"] for a in answers if a["topic"] in tuple(Topic)[:2]}
+    checkins = (Topic.PAIN_START, Topic.PAIN_END)
+    scores = {a["topic"]: a["value"] for a in answers if a["topic"] in checkins}
     return {
         "id": sid,
         "routine": routine,
